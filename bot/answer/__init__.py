@@ -1,0 +1,1 @@
+"""Answer stage: turn retrieved knowledge into a cited reply."""

@@ -1,0 +1,65 @@
+"""The default, offline answerer: vetted FAQ answers, or the most relevant sentences, cited."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from bot.index.sparse import tokenize
+from bot.ingest.chunker import split_sentences
+from bot.types import Chunk, Citation, Faq, Hit
+
+MAX_SENTENCES = 3
+SHORT_CHUNK_CHARS = 160
+
+
+@dataclass
+class Draft:
+    """An answer before the output guard: text and the chunks it quotes."""
+
+    text: str
+    citations: list[Citation]
+
+
+def citation(chunk: Chunk) -> Citation:
+    return Citation(doc_id=chunk.doc_id, title=chunk.title, source=",".join(chunk.source), text=chunk.text)
+
+
+def best_sentences(query: str, text: str, limit: int = MAX_SENTENCES) -> list[str]:
+    """The sentences sharing most query terms, in their original order."""
+    sentences = split_sentences(text)
+    if len(text) <= SHORT_CHUNK_CHARS or len(sentences) <= limit:
+        return sentences
+    q = set(tokenize(query))
+    scored = []
+    for i, s in enumerate(sentences):
+        toks = tokenize(s)
+        overlap = len(q.intersection(toks))
+        scored.append((overlap / math.sqrt(len(toks) + 1), -i, i))
+    picked = sorted(i for _, _, i in sorted(scored, reverse=True)[:limit])
+    if all(scored[i][0] == 0 for i in picked):
+        picked = list(range(limit))
+    return [sentences[i] for i in picked]
+
+
+class ExtractiveAnswerer:
+    """Quotes the knowledge base; never writes a sentence of its own that states a fact."""
+
+    def from_faq(self, faq: Faq, chunk: Chunk | None, title: str, lang: str) -> Draft:
+        cite = Citation(
+            doc_id=faq.doc, title=title, source=",".join(faq.source), text=chunk.text if chunk else faq.answer
+        )
+        lead = "From our FAQ (original text in Chinese): " if lang == "en" else ""
+        return Draft(f"{lead}{faq.answer}", [cite])
+
+    def from_hits(self, query: str, hits: list[Hit], lang: str) -> Draft:
+        top = hits[0].chunk
+        if top.kind == "faq":
+            body = top.text
+        else:
+            body = "".join(best_sentences(query, top.text))
+        if lang == "en":
+            text = f"According to our knowledge base ({top.title}; original text in Chinese): {body}"
+        else:
+            text = f"根据《{top.title}》:{body}"
+        return Draft(text, [citation(top)])

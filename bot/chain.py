@@ -1,0 +1,267 @@
+"""The chain: understand → retrieve → decide → respond, as LangChain runnables."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from langchain_core.runnables import RunnableLambda
+
+from bot.answer.extractive import Draft, ExtractiveAnswerer, citation
+from bot.guard.input import clean_question
+from bot.guard.numbers import normalize, unsupported_numbers
+from bot.guard.scope import Trigger, escalation_trigger, is_injection
+from bot.ingest.chunker import split_sentences
+from bot.messages import say
+from bot.session import Session, SessionStore, Turn
+from bot.types import Answer, Citation, Corpus, Retrieval
+from bot.understand import Reading, read
+
+_TICKET_ID = re.compile(r"KF-[A-Z2-9]{6}", re.I)
+_CITE_MARK = re.compile(r"\[\d+\]")
+
+
+@dataclass
+class TurnState:
+    """Everything one turn accumulates as it passes the stages."""
+
+    question: str
+    session: Session
+    reading: Reading
+    brand_param: str | None = None
+    query: str = ""
+    brand: str | None = None
+    retrieval: Retrieval | None = None
+    outcome: str | None = None
+    reason: str = ""
+    trigger: Trigger | None = None
+    draft: Draft | None = None
+    confidence: float = 0.0
+    answer: Answer | None = None
+    extra: dict = field(default_factory=dict)
+
+
+class Kefu:
+    """The bot: one instance per process, shared by CLI, web and eval."""
+
+    def __init__(self, settings, retriever, corpus: Corpus, *, answerer=None, tickets=None,
+                 sessions: SessionStore | None = None, chat_log=None):
+        self.settings = settings
+        self.retriever = retriever
+        self.corpus = corpus
+        self.answerer = answerer or ExtractiveAnswerer()
+        self.tickets = tickets
+        self.sessions = sessions or SessionStore(settings.session_history)
+        self.chat_log = chat_log
+        self.titles = {d.id: d.title for d in corpus.documents}
+        self.chain = (
+            RunnableLambda(self._understand, name="understand")
+            | RunnableLambda(self._retrieve, name="retrieve")
+            | RunnableLambda(self._decide, name="decide")
+            | RunnableLambda(self._respond, name="respond")
+        )
+
+    # -- public -----------------------------------------------------------------
+    def ask(self, question: str, session_id: str | None = None, brand: str | None = None,
+            log: bool = True) -> Answer:
+        """Answer one turn. Raises InputError for input the bot cannot accept."""
+        t0 = time.perf_counter()
+        text = clean_question(question, self.settings.max_question_chars)
+        session = self.sessions.get(session_id or uuid.uuid4().hex)
+        state = TurnState(question=text, session=session, reading=read(text),
+                          brand_param=brand if brand in ("oppo", "aupu") else None)
+        state = self.chain.invoke(state)
+        answer = state.answer
+        answer.latency_ms = (time.perf_counter() - t0) * 1000
+        self.sessions.record(session, Turn(text, state.query or text, answer.outcome, state.brand))
+        if log and self.chat_log is not None:
+            self.chat_log.write({
+                "session": session.id, "question": text, "outcome": answer.outcome,
+                "reason": answer.reason, "confidence": round(answer.confidence, 4),
+                "citations": [c.doc_id for c in answer.citations], "ticket_id": answer.ticket_id,
+            })
+        return answer
+
+    # -- stages -------------------------------------------------------------------
+    def _understand(self, s: TurnState) -> TurnState:
+        r = s.reading
+        sess = s.session
+        if is_injection(s.question):
+            s.outcome, s.reason = "refused", "injection"
+            return s
+        ticket = _TICKET_ID.search(s.question)
+        if ticket and self.tickets is not None:
+            s.outcome, s.reason = "answered", "ticket_status"
+            s.extra["ticket_id"] = ticket.group(0).upper()
+            return s
+        trig = escalation_trigger(s.question)
+        if trig:
+            s.outcome, s.reason, s.trigger = "escalated", f"trigger:{trig.category}", trig
+            return s
+
+        last = sess.last()
+        s.brand = s.brand_param or r.brand
+        if sess.pending_question and (s.brand or r.brand_hint) and last and last.outcome == "clarify":
+            # "奥普的" after "客服电话多少?": answer the question we asked about.
+            s.query = f"{sess.pending_question} {s.question}"
+            s.brand = s.brand or r.brand_hint
+        elif r.followup and last and last.outcome == "answered":
+            s.query = f"{last.query} {s.question}"
+            s.brand = s.brand or sess.brand
+        else:
+            s.query = s.question
+            s.brand = s.brand or sess.brand or r.brand_hint
+        sess.pending_question = None
+        return s
+
+    def _retrieve(self, s: TurnState) -> TurnState:
+        if s.outcome is None:
+            s.retrieval = self.retriever.retrieve(s.query, s.brand, k=self.settings.top_k)
+        return s
+
+    def _decide(self, s: TurnState) -> TurnState:
+        if s.outcome is not None:
+            return s
+        st, r, ret = self.settings, s.reading, s.retrieval
+        if r.other_brand and not s.brand:
+            s.outcome, s.reason = "refused", "other_brand"
+            return s
+        if s.brand is None and r.brand_sensitive:
+            s.outcome, s.reason = "clarify", "brand_unknown"
+            s.session.pending_question = s.query
+            return s
+        fm = ret.faq_match
+        if fm and fm.score >= st.faq_threshold:
+            s.outcome, s.reason, s.confidence = "answered", "faq", fm.score
+            return s
+        top = ret.top_dense
+        s.confidence = top
+        if not ret.hits or (top < st.answer_threshold and not r.in_domain):
+            s.outcome, s.reason = "refused", "out_of_scope"
+        elif top < st.refuse_threshold:
+            s.outcome, s.reason = "escalated", "low_confidence"
+        else:
+            s.outcome, s.reason = "answered", "retrieval"
+        return s
+
+    def _respond(self, s: TurnState) -> TurnState:
+        lang = s.reading.lang
+        text, citations = "", []
+        if s.outcome == "answered" and s.reason == "ticket_status":
+            text = self._ticket_status(s.extra["ticket_id"], s.session.id, lang)
+        elif s.outcome == "answered":
+            draft = self._draft(s, lang)
+            draft = self._disclose(s, draft, lang)
+            draft, ok = self._guard_numbers(draft)
+            if ok:
+                text, citations = draft.text, draft.citations
+            else:
+                s.outcome, s.reason = "escalated", "number_guard"
+        if s.outcome == "clarify":
+            text = say("clarify_brand", lang)
+        elif s.outcome == "refused":
+            text = say("refused_injection" if s.reason == "injection" else "refused_scope", lang)
+        elif s.outcome == "escalated":
+            key = "escalated" if s.reason.startswith("trigger") else "escalated_low_confidence"
+            text = say(key, lang)
+            ticket_id = self._open_ticket(s)
+            if ticket_id:
+                text += say("ticket", lang, ticket_id=ticket_id)
+            s.extra["ticket"] = ticket_id
+        s.answer = Answer(
+            outcome=s.outcome, text=text, citations=citations,
+            confidence=self._confidence(s), ticket_id=s.extra.get("ticket"), reason=s.reason,
+            hits=s.retrieval.hits if s.retrieval else [],
+        )
+        return s
+
+    # -- helpers ------------------------------------------------------------------
+    def _draft(self, s: TurnState, lang: str) -> Draft:
+        ret = s.retrieval
+        if s.reason == "faq":
+            faq = ret.faq_match.faq
+            chunk = next((h.chunk for h in ret.hits if h.chunk.faq_id == faq.id), None)
+            return self.answerer.from_faq(faq, chunk, self.titles.get(faq.doc, faq.doc), lang)
+        return self.answerer.from_hits(s.query, ret.hits, lang)
+
+    def _chunk_in(self, doc_id: str, needle: str = ""):
+        chunks = [c for c in self.retriever.chunks if c.doc_id == doc_id and c.kind == "doc"]
+        n = normalize(needle)
+        return next((c for c in chunks if n and n in normalize(c.text)), chunks[0] if chunks else None)
+
+    def _disclose(self, s: TurnState, draft: Draft, lang: str) -> Draft:
+        """Where sources disagree, show every value with its citation; where none exists, say so."""
+        cited = {c.doc_id for c in draft.citations}
+        text, cites = draft.text, list(draft.citations)
+        q = s.query.lower()
+        for c in self.corpus.conflicts:
+            if c.brand not in (s.brand, "general") and s.brand is not None:
+                continue
+            keyword_hit = any(k.lower() in q for k in c.keywords)
+            if not (c.docs & cited and keyword_hit):
+                continue
+            if c.kind == "conflict":
+                parts = []
+                for v in c.values:
+                    chunk = self._chunk_in(v.doc, v.value)
+                    cite = citation(chunk) if chunk else Citation(v.doc, self.titles.get(v.doc, v.doc), v.source)
+                    if cite.text and normalize(v.value) in normalize(cite.text):
+                        cite = Citation(cite.doc_id, cite.title, v.source, cite.text)
+                    if cite not in cites:
+                        cites.append(cite)
+                    parts.append(say("conflict_value", lang, value=v.value, n=str(cites.index(cite) + 1)))
+                values = say("conflict_first", lang) + say("conflict_sep", lang).join(parts)
+                text += "\n" + say("conflict", lang, subject=c.subject, values=values, advice=c.advice)
+            elif c.note not in text:
+                chunk = self._chunk_in(c.doc)
+                if chunk and citation(chunk) not in cites:
+                    cites.append(citation(chunk))
+                text += "\n" + say("missing", lang, note=c.note, how_to_find=c.how_to_find)
+        return Draft(text, cites)
+
+    def _guard_numbers(self, draft: Draft) -> tuple[Draft, bool]:
+        """Drop sentences with figures absent from the cited text; fail if nothing is left."""
+        haystack = [f"{c.title}\n{c.text}" for c in draft.citations]
+        if not unsupported_numbers(_CITE_MARK.sub("", draft.text), haystack):
+            return draft, True
+        kept = [x for x in split_sentences(draft.text) if not unsupported_numbers(_CITE_MARK.sub("", x), haystack)]
+        if not kept:
+            return draft, False
+        return Draft("".join(kept), draft.citations), True
+
+    def _confidence(self, s: TurnState) -> float:
+        st = self.settings
+        if s.outcome in ("refused", "clarify") and s.reason in ("injection", "brand_unknown", "other_brand"):
+            return 1.0
+        if s.reason.startswith("trigger") or s.reason == "ticket_status":
+            return 1.0
+        lo, hi = st.refuse_threshold, st.faq_threshold
+        score = s.confidence
+        return float(min(1.0, max(0.0, (score - lo) / max(hi - lo, 1e-6))))
+
+    def _open_ticket(self, s: TurnState) -> str | None:
+        if self.tickets is None:
+            return None
+        trig = s.trigger
+        transcript = [{"q": t.question, "outcome": t.outcome} for t in s.session.turns]
+        transcript.append({"q": s.question, "outcome": "escalated"})
+        ticket = self.tickets.create(
+            key=f"{s.session.id}:{len(s.session.turns)}",
+            session_id=s.session.id,
+            category=trig.category if trig else s.reason,
+            priority=trig.priority if trig else 4,
+            summary=s.question[:200],
+            transcript=transcript,
+        )
+        return ticket.ticket_id
+
+    def _ticket_status(self, ticket_id: str, session_id: str, lang: str) -> str:
+        t = self.tickets.get(ticket_id, session_id=session_id)
+        if t is None:
+            return (f"No ticket {ticket_id} was found in this conversation." if lang == "en"
+                    else f"没有在当前会话中找到工单 {ticket_id}。")
+        status = {"open": "处理中", "closed": "已关闭"}.get(t.status, t.status)
+        return (f"Ticket {t.ticket_id}: {t.status}." if lang == "en"
+                else f"工单 {t.ticket_id} 当前状态:{status}。")

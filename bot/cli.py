@@ -1,0 +1,232 @@
+"""Command line: a thin layer over the library. Errors become one clear line and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import uuid
+from pathlib import Path
+
+from bot.errors import ConfigError, CorpusError, IndexMissingError, InputError, KefuError, ModelError
+
+EXIT = {InputError: 2, IndexMissingError: 3, CorpusError: 4, ModelError: 5, ConfigError: 6}
+
+
+def _err(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+@contextlib.contextmanager
+def stdout_to_stderr():
+    """Keep stdout for results only: libraries that print while loading go to stderr."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _settings():
+    from pydantic import ValidationError
+
+    from bot.settings import Settings
+
+    try:
+        return Settings()
+    except ValidationError as e:
+        raise ConfigError(f"invalid setting: {e.errors()[0]['loc'][0]}: {e.errors()[0]['msg']}") from e
+
+
+# -- ask ------------------------------------------------------------------------
+def read_batch(path: Path, max_chars: int, max_lines: int) -> list[dict]:
+    """Parse and check a whole batch file before anything runs; InputError names the line."""
+    from bot.guard.input import clean_question
+
+    if not path.is_file():
+        raise InputError(f"{path}: batch file not found")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}:{raw[: e.start].count(b'\n') + 1}: not valid UTF-8") from e
+    items, ids = [], set()
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise InputError(f"{path}:{n}: not a JSON object ({e.msg})") from e
+        if not isinstance(obj, dict) or "id" not in obj or "question" not in obj:
+            raise InputError(f'{path}:{n}: each line needs "id" and "question"')
+        if not isinstance(obj["question"], str):
+            raise InputError(f'{path}:{n}: "question" must be a string')
+        if "session" in obj and obj["session"] is not None and not isinstance(obj["session"], str | int):
+            raise InputError(f'{path}:{n}: "session" must be a string')
+        if obj["id"] in ids:
+            raise InputError(f'{path}:{n}: duplicate id {obj["id"]!r}')
+        ids.add(obj["id"])
+        try:
+            obj["question"] = clean_question(obj["question"], max_chars)
+        except InputError as e:
+            raise InputError(f"{path}:{n}: {e}") from e
+        items.append(obj)
+        if len(items) > max_lines:
+            raise InputError(f"{path}: more than {max_lines} lines")
+    if not items:
+        raise InputError(f"{path}: batch file has no questions")
+    return items
+
+
+def _human(answer) -> str:
+    lines = [answer.text]
+    if answer.citations:
+        lines.append("")
+        lines.append("来源:")
+        for i, c in enumerate(answer.citations, 1):
+            lines.append(f"  [{i}] {c.title}({c.doc_id};{c.source})")
+    if answer.outcome != "answered":
+        lines.append(f"({answer.outcome})")
+    return "\n".join(lines)
+
+
+def cmd_ask(args) -> int:
+    from bot.guard.input import clean_question
+
+    settings = _settings()
+    if args.batch:
+        items = read_batch(Path(args.batch), settings.max_question_chars, settings.max_batch_lines)
+    else:
+        if args.question is None:
+            raise InputError("请给出问题,例如: python -m bot ask \"OPPO 保修多久?\"")
+        question = clean_question(args.question, settings.max_question_chars)
+        items = [{"id": None, "question": question, "session": args.session}]
+
+    from bot.factory import build_bot
+
+    with stdout_to_stderr():
+        bot = build_bot(settings, chat_log=not args.no_log)
+    batch_prefix = uuid.uuid4().hex[:8]
+    for item in items:
+        session = item.get("session")
+        sid = f"{batch_prefix}:{session}" if session is not None else f"{batch_prefix}:line:{item['id']}"
+        if not args.batch and args.session:
+            sid = args.session
+        with stdout_to_stderr():
+            answer = bot.ask(item["question"], session_id=sid, brand=args.brand, log=not args.no_log)
+        if args.json or args.batch:
+            print(json.dumps({"id": item["id"], **answer.public()}, ensure_ascii=False), flush=True)
+        else:
+            print(_human(answer), flush=True)
+    return 0
+
+
+# -- ingest -----------------------------------------------------------------------
+def cmd_ingest(args) -> int:
+    from bot.factory import build_embedder, build_store
+    from bot.ingest.indexer import sync
+    from bot.ingest.loader import load_corpus
+
+    settings = _settings()
+    corpus = load_corpus(settings.knowledge_dir)  # validates everything before any write
+    with stdout_to_stderr():
+        embedder = build_embedder(settings)
+        store = build_store(settings)
+        report = sync(corpus, store, embedder, chunk_max_tokens=settings.chunk_max_tokens,
+                      encoding=settings.tiktoken_encoding, progress=not args.quiet)
+    _err(report.summary())
+    return 0
+
+
+def cmd_provision(args) -> int:
+    from bot.embed.provision import ModelProvisionError, ensure_model
+
+    settings = _settings()
+    try:
+        path = ensure_model(settings.embedding_model, settings.models_dir)
+    except ModelProvisionError as e:
+        raise ModelError(str(e)) from e
+    _err(f"model ready: {settings.embedding_model} -> {path}")
+    return 0
+
+
+def cmd_tickets(args) -> int:
+    from bot.factory import build_tickets
+
+    store = build_tickets(_settings())
+    if args.action == "list":
+        for t in store.list(status=args.status):
+            print(f"{t.ticket_id}\t{t.status}\tP{t.priority}\t{t.category}\t{t.created_at}\t{t.summary}")
+        return 0
+    if not args.ticket_id:
+        raise InputError(f"tickets {args.action} needs a ticket id")
+    t = store.get(args.ticket_id) if args.action == "show" else store.close(args.ticket_id)
+    if t is None:
+        raise InputError(f"没有找到工单 {args.ticket_id}")
+    print(json.dumps(t.__dict__, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from bot.calibrate import calibrate
+
+    settings = _settings()
+    with stdout_to_stderr():
+        result = calibrate(settings, Path(args.gold), split=args.split, write=not args.dry_run)
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bot", description="kefu after-sales bot")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    a = sub.add_parser("ask", help="answer a question (or a batch file)")
+    a.add_argument("question", nargs="?")
+    a.add_argument("--json", action="store_true", help="print one JSON object per answer")
+    a.add_argument("--batch", metavar="FILE.jsonl", help='lines {"id","question","session"?}')
+    a.add_argument("--session", help="session id, to continue a conversation")
+    a.add_argument("--brand", choices=["oppo", "aupu"], help="restrict to one brand")
+    a.add_argument("--no-log", action="store_true", help="do not write the chat log")
+    a.set_defaults(fn=cmd_ask)
+
+    i = sub.add_parser("ingest", help="validate knowledge/ and sync the index")
+    i.add_argument("--quiet", action="store_true", help="no progress bar")
+    i.set_defaults(fn=cmd_ingest)
+
+    pr = sub.add_parser("provision", help="download/build the embedding model once")
+    pr.set_defaults(fn=cmd_provision)
+
+    c = sub.add_parser("calibrate", help="sweep decision thresholds on gold questions")
+    c.add_argument("--gold", default="eval/gold.jsonl")
+    c.add_argument("--split", default="dev")
+    c.add_argument("--dry-run", action="store_true", help="print, do not write bot/thresholds.json")
+    c.set_defaults(fn=cmd_calibrate)
+
+    t = sub.add_parser("tickets", help="staff: list, show or close tickets")
+    t.add_argument("action", choices=["list", "show", "close"])
+    t.add_argument("ticket_id", nargs="?")
+    t.add_argument("--status", choices=["open", "closed"])
+    t.set_defaults(fn=cmd_tickets)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except KefuError as e:
+        code = next((c for t, c in EXIT.items() if isinstance(e, t)), 1)
+        _err(f"错误: {e}")
+        return code
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130

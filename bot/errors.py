@@ -1,0 +1,29 @@
+"""The error hierarchy. Edges (CLI, HTTP, UI) turn these into user messages."""
+
+
+class KefuError(Exception):
+    """Base class for every error kefu raises on purpose."""
+
+
+class ConfigError(KefuError):
+    """A setting is missing or invalid."""
+
+
+class CorpusError(KefuError):
+    """knowledge/ holds a malformed file; carries every problem found."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(f"{len(problems)} problem(s) in knowledge/:\n" + "\n".join(problems))
+
+
+class IndexMissingError(KefuError):
+    """The index has not been built, or was built from other knowledge or another model."""
+
+
+class ModelError(KefuError):
+    """The embedding model could not be provisioned or loaded."""
+
+
+class InputError(KefuError):
+    """A question or batch file the bot cannot accept (empty, too long, binary junk)."""

@@ -1,0 +1,71 @@
+"""The one place that wires the bot from settings. Stages get their collaborators passed in."""
+
+from __future__ import annotations
+
+from bot.errors import IndexMissingError
+from bot.settings import Settings
+
+INGEST_HINT = "python ingest.py"
+
+
+def build_embedder(settings: Settings):
+    """The real sentence-transformers embedder (loads lazily on first use)."""
+    from bot.embed.embedder import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(
+        settings.embedding_model,
+        settings.models_dir,
+        query_prefix=settings.query_prefix,
+        passage_prefix=settings.passage_prefix,
+    )
+
+
+def build_store(settings: Settings):
+    from bot.index.chroma_store import ChromaStore, make_client
+
+    return ChromaStore(make_client(settings), settings.collection)
+
+
+def build_tickets(settings: Settings):
+    from bot.tickets.store import TicketStore
+
+    return TicketStore(settings.tickets_db_url)
+
+
+def open_index(settings: Settings, store, embedder, corpus) -> list:
+    """The indexed chunks, after checking the index matches knowledge/ and the model."""
+    try:
+        store.open(create=False)
+        manifest = store.manifest()
+    except Exception as e:  # Chroma raises various errors for a missing collection
+        raise IndexMissingError(f"索引不存在,请先运行: {INGEST_HINT}") from e
+    if not manifest:
+        raise IndexMissingError(f"索引不完整(上次导入未完成),请运行: {INGEST_HINT}")
+    if manifest.get("knowledge") != corpus.fingerprint:
+        raise IndexMissingError(f"索引已过期(knowledge/ 有改动),请运行: {INGEST_HINT}")
+    if manifest.get("model") != embedder.fingerprint:
+        raise IndexMissingError(f"索引由其他嵌入模型构建({manifest.get('model')}),请运行: {INGEST_HINT}")
+    return store.all_chunks()
+
+
+def build_bot(settings: Settings, *, embedder=None, store=None, tickets=None, chat_log=True):
+    """Build and warm the whole bot; raises IndexMissingError / CorpusError / ModelError."""
+    from bot.chain import Kefu
+    from bot.chatlog import ChatLog
+    from bot.ingest.loader import load_corpus
+    from bot.retrieve.hybrid import HybridRetriever
+
+    corpus = load_corpus(settings.knowledge_dir)
+    embedder = embedder or build_embedder(settings)
+    store = store or build_store(settings)
+    chunks = open_index(settings, store, embedder, corpus)
+    retriever = HybridRetriever(
+        store, embedder, chunks, {f.id: f for f in corpus.faqs},
+        candidate_k=settings.candidate_k, rrf_k=settings.rrf_k,
+    )
+    embedder.embed_queries(["warm up"])  # load the model now, not on the first customer's question
+    return Kefu(
+        settings, retriever, corpus,
+        tickets=tickets if tickets is not None else build_tickets(settings),
+        chat_log=ChatLog(settings.chat_log_path) if chat_log else None,
+    )

@@ -1,0 +1,1 @@
+"""Guards around the chain: input checks, scope, numbers, conflicts."""

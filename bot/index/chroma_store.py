@@ -1,0 +1,176 @@
+"""Chroma as the vector store. kefu always supplies its own embeddings."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from bot.types import Chunk, FaqQuestion
+
+_BATCH = 500  # below Chroma's max batch size on every backend
+
+
+class _RefuseToEmbed:
+    """Installed as Chroma's embedding function so it can never fall back to its own model."""
+
+    def __call__(self, input):  # noqa: A002 - Chroma's signature
+        raise RuntimeError("kefu supplies embeddings itself; Chroma must not embed")
+
+    @staticmethod
+    def name() -> str:
+        return "kefu_refuse"
+
+    def get_config(self) -> dict:
+        return {}
+
+    @staticmethod
+    def build_from_config(config: dict) -> _RefuseToEmbed:
+        return _RefuseToEmbed()
+
+    def is_legacy(self) -> bool:
+        return False
+
+    def default_space(self) -> str:
+        return "cosine"
+
+    def supported_spaces(self) -> list[str]:
+        return ["cosine"]
+
+
+def make_client(settings) -> Any:
+    """A PersistentClient under data_dir, or an HttpClient when chroma_host is set."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_host:
+        return chromadb.HttpClient(
+            host=settings.chroma_host, port=settings.chroma_port, ssl=settings.chroma_ssl,
+            settings=chroma_settings,
+        )
+    settings.chroma_path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+
+
+class ChromaStore:
+    """Two collections: chunks, and FAQ phrasings; the index manifest rides in metadata."""
+
+    def __init__(self, client: Any, name: str):
+        self.client = client
+        self.name = name
+        self._chunks = None
+        self._questions = None
+
+    def _collection(self, suffix: str, create: bool):
+        name = f"{self.name}_{suffix}"
+        if create:
+            return self.client.get_or_create_collection(
+                name, embedding_function=_RefuseToEmbed(), configuration={"hnsw": {"space": "cosine"}}
+            )
+        return self.client.get_collection(name, embedding_function=_RefuseToEmbed())
+
+    def open(self, create: bool = False) -> ChromaStore:
+        """Open (or create) the collections; raises if they are missing and create is False."""
+        self._chunks = self._collection("chunks", create)
+        self._questions = self._collection("faq_questions", create)
+        return self
+
+    @property
+    def chunks(self):
+        if self._chunks is None:
+            self.open()
+        return self._chunks
+
+    @property
+    def questions(self):
+        if self._questions is None:
+            self.open()
+        return self._questions
+
+    # -- manifest -------------------------------------------------------------
+    def manifest(self) -> dict | None:
+        raw = (self.chunks.metadata or {}).get("kefu_manifest")
+        return json.loads(raw) if raw else None
+
+    def set_manifest(self, manifest: dict) -> None:
+        self.chunks.modify(metadata={"kefu_manifest": json.dumps(manifest, ensure_ascii=False)})
+
+    # -- writes ---------------------------------------------------------------
+    @staticmethod
+    def _ids(collection) -> set[str]:
+        return set(collection.get(include=[])["ids"])
+
+    def chunk_ids(self) -> set[str]:
+        return self._ids(self.chunks)
+
+    def question_ids(self) -> set[str]:
+        return self._ids(self.questions)
+
+    def chunk_doc_ids(self) -> dict[str, str]:
+        got = self.chunks.get(include=["metadatas"])
+        return {i: m["doc_id"] for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+
+    def add_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        for i in range(0, len(chunks), _BATCH):
+            part = chunks[i : i + _BATCH]
+            self.chunks.upsert(
+                ids=[c.id for c in part],
+                embeddings=vectors[i : i + _BATCH].tolist(),
+                documents=[c.text for c in part],
+                metadatas=[c.metadata() for c in part],
+            )
+
+    def add_questions(self, questions: Sequence[FaqQuestion], vectors: np.ndarray) -> None:
+        for i in range(0, len(questions), _BATCH):
+            part = questions[i : i + _BATCH]
+            self.questions.upsert(
+                ids=[q.id for q in part],
+                embeddings=vectors[i : i + _BATCH].tolist(),
+                documents=[q.text for q in part],
+                metadatas=[{"faq_id": q.faq_id, "brand": q.brand} for q in part],
+            )
+
+    def delete_chunks(self, ids: Sequence[str]) -> None:
+        for i in range(0, len(ids), _BATCH):
+            self.chunks.delete(ids=list(ids[i : i + _BATCH]))
+
+    def delete_questions(self, ids: Sequence[str]) -> None:
+        for i in range(0, len(ids), _BATCH):
+            self.questions.delete(ids=list(ids[i : i + _BATCH]))
+
+    # -- reads ----------------------------------------------------------------
+    def all_chunks(self) -> list[Chunk]:
+        got = self.chunks.get(include=["documents", "metadatas"])
+        return [
+            Chunk.from_metadata(i, d, m)
+            for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        ]
+
+    @staticmethod
+    def _where(brands: Sequence[str] | None) -> dict | None:
+        return {"brand": {"$in": list(brands)}} if brands else None
+
+    def query_chunks(self, vector: np.ndarray, n: int, brands: Sequence[str] | None = None) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity), best first."""
+        n = min(n, self.chunks.count()) or 1
+        got = self.chunks.query(
+            query_embeddings=[vector.tolist()], n_results=n, where=self._where(brands), include=["distances"]
+        )
+        return [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0], strict=True)]
+
+    def query_questions(self, vector: np.ndarray, n: int, brands: Sequence[str] | None = None) -> list[tuple[str, str, float]]:
+        """(faq id, phrasing, cosine similarity), best first."""
+        total = self.questions.count()
+        if total == 0:
+            return []
+        got = self.questions.query(
+            query_embeddings=[vector.tolist()], n_results=min(n, total), where=self._where(brands),
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            (m["faq_id"], d, 1.0 - dist)
+            for m, d, dist in zip(got["metadatas"][0], got["documents"][0], got["distances"][0], strict=True)
+        ]

@@ -1,0 +1,132 @@
+"""Sync the index with knowledge/: embed only new chunks, delete vanished ones, then stamp it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from bot.ingest.chunker import chunk_corpus, index_text
+from bot.types import Corpus
+
+
+class Embedder(Protocol):
+    fingerprint: str
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray: ...
+    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
+
+
+@dataclass
+class IngestReport:
+    documents: int
+    faqs: int
+    chunks: int
+    added: int
+    removed: int
+    unchanged: int
+    docs_added: int
+    docs_updated: int
+    docs_removed: int
+    seconds: float
+    rebuilt: bool = False
+
+    def summary(self) -> str:
+        return (
+            f"ingest: {self.documents} documents, {self.faqs} FAQ entries, {self.chunks} chunks | "
+            f"chunks +{self.added} -{self.removed} ={self.unchanged} | "
+            f"documents added {self.docs_added}, updated {self.docs_updated}, removed {self.docs_removed}"
+            f"{' | full rebuild (model changed)' if self.rebuilt else ''} | {self.seconds:.1f} s"
+        )
+
+
+def _embed(fn, texts: list[str], batch: int, desc: str, progress: bool) -> np.ndarray:
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)
+    from tqdm import tqdm
+
+    parts = []
+    with tqdm(total=len(texts), desc=desc, unit="chunk", file=sys.stderr, disable=not progress) as bar:
+        for i in range(0, len(texts), batch):
+            parts.append(fn(texts[i : i + batch]))
+            bar.update(len(texts[i : i + batch]))
+    return np.vstack(parts)
+
+
+def sync(
+    corpus: Corpus,
+    store,
+    embedder: Embedder,
+    *,
+    chunk_max_tokens: int,
+    encoding: str,
+    progress: bool = True,
+    batch: int = 64,
+) -> IngestReport:
+    """Make the index equal to the corpus; safe to re-run, and a re-run changes nothing."""
+    t0 = time.perf_counter()
+    chunks, questions = chunk_corpus(corpus, chunk_max_tokens, encoding)
+
+    store.open(create=True)
+    old = store.manifest()
+    rebuilt = bool(old and old.get("model") != embedder.fingerprint)
+    if rebuilt:
+        # Vectors from another model live in another space (maybe another dimension).
+        for suffix in ("chunks", "faq_questions"):
+            store.client.delete_collection(f"{store.name}_{suffix}")
+        store.open(create=True)
+
+    old_docs = store.chunk_doc_ids()
+    old_q = store.question_ids()
+    new_ids = {c.id for c in chunks}
+    add = [c for c in chunks if c.id not in old_docs]
+    remove = [i for i in old_docs if i not in new_ids]
+    q_ids = {q.id for q in questions}
+    add_q = [q for q in questions if q.id not in old_q]
+    remove_q = [i for i in old_q if i not in q_ids]
+
+    # Embed everything before the first write, so a model failure leaves the index as it was.
+    vecs = _embed(embedder.embed_passages, [index_text(c) for c in add], batch, "embedding chunks", progress)
+    q_vecs = _embed(embedder.embed_queries, [q.text for q in add_q], batch, "embedding FAQ phrasings", progress)
+
+    if add:
+        store.add_chunks(add, vecs)
+    if add_q:
+        store.add_questions(add_q, q_vecs)
+    if remove:
+        store.delete_chunks(remove)
+    if remove_q:
+        store.delete_questions(remove_q)
+
+    before_docs = set(old_docs.values())
+    after_docs = {c.doc_id for c in chunks}
+    touched = {c.doc_id for c in add} | {old_docs[i] for i in remove}
+    report = IngestReport(
+        documents=len(corpus.documents),
+        faqs=len(corpus.faqs),
+        chunks=len(chunks),
+        added=len(add),
+        removed=len(remove),
+        unchanged=len(chunks) - len(add),
+        docs_added=len(after_docs - before_docs),
+        docs_updated=len((touched & before_docs & after_docs)),
+        docs_removed=len(before_docs - after_docs),
+        seconds=0.0,
+        rebuilt=rebuilt,
+    )
+    store.set_manifest(
+        {
+            "knowledge": corpus.fingerprint,
+            "model": embedder.fingerprint,
+            "chunks": len(chunks),
+            "faq_questions": len(questions),
+            "documents": len(corpus.documents),
+            "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+    )
+    report.seconds = time.perf_counter() - t0
+    return report

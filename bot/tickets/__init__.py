@@ -1,0 +1,1 @@
+"""Escalation stage: human tickets in a real database."""

@@ -1,0 +1,221 @@
+"""Typed objects passed between pipeline stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Brand = Literal["oppo", "aupu", "general"]
+BRANDS: tuple[str, ...] = ("oppo", "aupu", "general")
+TOPICS: tuple[str, ...] = (
+    "fees",
+    "warranty",
+    "channels",
+    "process",
+    "repair",
+    "service_centers",
+    "scams",
+    "general",
+)
+Outcome = Literal["answered", "clarify", "refused", "escalated"]
+
+
+@dataclass(frozen=True)
+class Section:
+    """One `##` section of a policy document."""
+
+    heading: str
+    text: str
+    source: tuple[str, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class Document:
+    """A policy document from knowledge/docs."""
+
+    id: str
+    title: str
+    brand: str
+    topic: str
+    source: tuple[str, ...]
+    updated: str
+    path: str
+    sections: tuple[Section, ...]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(s.text for s in self.sections)
+
+
+@dataclass(frozen=True)
+class Faq:
+    """A vetted FAQ entry: answered verbatim when a question matches closely."""
+
+    id: str
+    brand: str
+    topic: str
+    question: str
+    paraphrases: tuple[str, ...]
+    answer: str
+    source: tuple[str, ...]
+    doc: str
+    path: str
+    line: int
+
+
+@dataclass(frozen=True)
+class ConflictValue:
+    value: str
+    source: str
+    doc: str
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Where seeds disagree (kind=conflict) or give no value (kind=missing)."""
+
+    id: str
+    kind: Literal["conflict", "missing"]
+    brand: str
+    topic: str
+    subject: str
+    keywords: tuple[str, ...]
+    values: tuple[ConflictValue, ...] = ()
+    advice: str = ""
+    doc: str = ""
+    source: tuple[str, ...] = ()
+    note: str = ""
+    how_to_find: str = ""
+
+    @property
+    def docs(self) -> frozenset[str]:
+        return frozenset([v.doc for v in self.values] + ([self.doc] if self.doc else []))
+
+
+@dataclass(frozen=True)
+class Corpus:
+    documents: tuple[Document, ...]
+    faqs: tuple[Faq, ...]
+    conflicts: tuple[Conflict, ...]
+    fingerprint: str
+
+    def doc(self, doc_id: str) -> Document | None:
+        return next((d for d in self.documents if d.id == doc_id), None)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """The unit that is embedded, indexed and cited."""
+
+    id: str
+    doc_id: str
+    kind: Literal["doc", "faq"]
+    title: str
+    brand: str
+    topic: str
+    source: tuple[str, ...]
+    heading: str
+    text: str
+    faq_id: str = ""
+
+    def metadata(self) -> dict[str, str]:
+        # Chroma metadata values are scalars, so tuples travel joined.
+        return {
+            "doc_id": self.doc_id,
+            "kind": self.kind,
+            "title": self.title,
+            "brand": self.brand,
+            "topic": self.topic,
+            "source": ",".join(self.source),
+            "heading": self.heading,
+            "faq_id": self.faq_id,
+        }
+
+    @classmethod
+    def from_metadata(cls, chunk_id: str, text: str, meta: dict) -> Chunk:
+        return cls(
+            id=chunk_id,
+            doc_id=str(meta["doc_id"]),
+            kind=meta["kind"],
+            title=str(meta["title"]),
+            brand=str(meta["brand"]),
+            topic=str(meta["topic"]),
+            source=tuple(s for s in str(meta.get("source", "")).split(",") if s),
+            heading=str(meta.get("heading", "")),
+            text=text,
+            faq_id=str(meta.get("faq_id", "")),
+        )
+
+
+@dataclass(frozen=True)
+class FaqQuestion:
+    """One phrasing (question or paraphrase) of an FAQ, indexed for FAQ-first matching."""
+
+    id: str
+    faq_id: str
+    brand: str
+    text: str
+
+
+@dataclass
+class Hit:
+    """A retrieved chunk with its scores."""
+
+    chunk: Chunk
+    score: float
+    dense: float = 0.0
+    sparse: float = 0.0
+
+
+@dataclass
+class FaqMatch:
+    faq: Faq
+    score: float
+    phrasing: str
+
+
+@dataclass
+class Retrieval:
+    """What retrieval hands the decision stage."""
+
+    query: str
+    brand: str | None
+    hits: list[Hit]
+    faq_match: FaqMatch | None
+    top_dense: float
+
+
+@dataclass(frozen=True)
+class Citation:
+    doc_id: str
+    title: str
+    source: str
+    text: str = ""
+
+    def public(self) -> dict[str, str]:
+        return {"doc_id": self.doc_id, "title": self.title, "source": self.source}
+
+
+@dataclass
+class Answer:
+    """The bot's reply to one turn."""
+
+    outcome: Outcome
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    confidence: float = 0.0
+    ticket_id: str | None = None
+    latency_ms: float = 0.0
+    reason: str = ""
+    hits: list[Hit] = field(default_factory=list)
+
+    def public(self) -> dict:
+        return {
+            "outcome": self.outcome,
+            "answer": self.text,
+            "citations": [c.public() for c in self.citations],
+            "confidence": round(self.confidence, 4),
+            "ticket_id": self.ticket_id,
+            "latency_ms": round(self.latency_ms, 1),
+        }

@@ -1,0 +1,76 @@
+"""Cheap, model-free reading of a question: language, brand, and what kind of turn it is."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+_BRAND_WORDS: dict[str, tuple[str, ...]] = {
+    "oppo": ("oppo", "欧珀", "reno", "find x", "findx", "coloros", "一加"),
+    "aupu": ("奥普", "aupu", "浴霸", "凉霸", "集成吊顶"),
+}
+# Weaker hints: the only phone brand we serve is OPPO, the only appliance is AUPU's bath heater.
+_BRAND_HINTS: dict[str, tuple[str, ...]] = {
+    "oppo": ("手机", "屏幕", "电池", "充电", "系统升级", "phone", "screen", "battery"),
+    "aupu": ("取暖", "换气", "暖风", "吊顶"),
+}
+# Topics whose answer differs by brand: asking without a brand needs a clarifying question.
+_BRAND_SENSITIVE = re.compile(
+    r"客服电话|售后电话|服务电话|热线|电话多少|电话是多少|号码|保修多久|保修期|保修几年|质保|"
+    r"hotline|phone number|warranty",
+    re.I,
+)
+_OTHER_BRANDS = re.compile(
+    r"华为|小米|vivo|苹果|iphone|三星|荣耀|魅族|realme|美的|格力|海尔|欧普|雷士|huawei|xiaomi|samsung|apple",
+    re.I,
+)
+_DOMAIN = re.compile(
+    r"售后|维修|修|保修|质保|客服|电话|热线|投诉|换新|以旧换新|电池|屏幕|屏|充电|网点|服务|费用|收费|"
+    r"价格|多少钱|工单|报修|安装|配件|检测|退|赔|官方|外包|授权|直营|骗|诈骗|翻新|渠道|人工|联系|"
+    r"进度|上门|浴霸|手机|升级|系统|故障|坏|碎|鼓包|漏电|"
+    r"repair|warranty|service|hotline|phone|complain|battery|screen|refund|fee|price|support|center|"
+    r"centre|contact|channel|trade-in",
+    re.I,
+)
+_FOLLOWUP = re.compile(r"^(那|那么|还有|另外|然后|再问|如果是|换成|what about|and |how about)", re.I)
+
+
+@dataclass(frozen=True)
+class Reading:
+    text: str
+    lang: str  # "zh" | "en"
+    brand: str | None
+    brand_hint: str | None
+    brand_sensitive: bool
+    other_brand: bool
+    in_domain: bool
+    followup: bool
+
+
+def language(text: str) -> str:
+    """English when the question has Latin letters and no Chinese characters."""
+    return "en" if _LATIN.search(text) and not _CJK.search(text) else "zh"
+
+
+def _brand_in(text: str, table: dict[str, tuple[str, ...]]) -> str | None:
+    low = text.lower()
+    found = [b for b, words in table.items() if any(w in low for w in words)]
+    return found[0] if len(found) == 1 else None
+
+
+def read(text: str) -> Reading:
+    """Read a question without any model."""
+    brand = _brand_in(text, _BRAND_WORDS)
+    return Reading(
+        text=text,
+        lang=language(text),
+        brand=brand,
+        brand_hint=brand or _brand_in(text, _BRAND_HINTS),
+        brand_sensitive=bool(_BRAND_SENSITIVE.search(text)),
+        other_brand=bool(_OTHER_BRANDS.search(text)) and brand is None,
+        in_domain=bool(_DOMAIN.search(text)),
+        followup=bool(_FOLLOWUP.search(text)) or len(text) <= 8,
+    )

@@ -1,0 +1,79 @@
+"""Shared fixtures. Real Chroma everywhere; the real model where behaviour is at stake."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+KNOWLEDGE = ROOT / "knowledge"
+SEEDS = ROOT.parent / "shared" / "seeds"
+MODEL_CACHE = Path(os.environ.get("KEFU_MODEL_CACHE_DIR", ROOT / "data" / "models"))
+
+
+def make_settings(data_dir: Path, knowledge_dir: Path = KNOWLEDGE, **kw):
+    from bot.settings import Settings
+
+    return Settings(knowledge_dir=knowledge_dir, data_dir=data_dir, model_cache_dir=MODEL_CACHE, **kw)
+
+
+@pytest.fixture
+def knowledge_copy(tmp_path) -> Path:
+    """A private copy of knowledge/ that a test may edit."""
+    dst = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, dst)
+    return dst
+
+
+@pytest.fixture
+def hash_embedder():
+    from bot.embed.embedder import HashEmbedder
+
+    return HashEmbedder()
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    """The real multilingual-e5-small, provisioned once into the shared model cache."""
+    from bot.embed.embedder import SentenceTransformerEmbedder
+
+    emb = SentenceTransformerEmbedder("intfloat/multilingual-e5-small", MODEL_CACHE)
+    emb.warm_up()
+    return emb
+
+
+@pytest.fixture(scope="session")
+def real_index(tmp_path_factory, real_embedder) -> Path:
+    """knowledge/ ingested with the real model into a session-wide data dir."""
+    from bot.factory import build_store
+    from bot.ingest.indexer import sync
+    from bot.ingest.loader import load_corpus
+
+    data = tmp_path_factory.mktemp("data")
+    settings = make_settings(data)
+    sync(load_corpus(settings.knowledge_dir), build_store(settings), real_embedder,
+         chunk_max_tokens=settings.chunk_max_tokens, encoding=settings.tiktoken_encoding, progress=False)
+    return data
+
+
+@pytest.fixture(scope="session")
+def real_bot(real_index, real_embedder):
+    from bot.factory import build_bot
+
+    return build_bot(make_settings(real_index), embedder=real_embedder, chat_log=False)
+
+
+@pytest.fixture
+def cli_env(real_index) -> dict[str, str]:
+    """Environment for running `python -m bot` in a subprocess against the session index."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEFU_")}
+    env.update(KEFU_DATA_DIR=str(real_index), KEFU_MODEL_CACHE_DIR=str(MODEL_CACHE),
+               KEFU_KNOWLEDGE_DIR=str(KNOWLEDGE), PYTHONPATH=str(ROOT))
+    return env
+
+
+PYTHON = sys.executable

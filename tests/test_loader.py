@@ -1,0 +1,105 @@
+"""Corpus validation: every malformed file is reported with file, line and field."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.errors import CorpusError
+from bot.ingest.loader import fingerprint, load_corpus
+from tests.conftest import KNOWLEDGE
+
+
+def test_shipped_knowledge_is_valid():
+    corpus = load_corpus(KNOWLEDGE)
+    assert len(corpus.documents) >= 15
+    assert len(corpus.faqs) >= 30
+    assert {d.brand for d in corpus.documents} == {"oppo", "aupu", "general"}
+    kinds = {c.kind for c in corpus.conflicts}
+    assert kinds == {"conflict", "missing"}
+
+
+def _problems(root) -> list[str]:
+    with pytest.raises(CorpusError) as e:
+        load_corpus(root)
+    return e.value.problems
+
+
+def test_bad_brand_reported_with_file_line_field(knowledge_copy):
+    p = knowledge_copy / "docs" / "oppo-fees.md"
+    p.write_text(p.read_text(encoding="utf-8").replace("brand: oppo", "brand: huawei"), encoding="utf-8")
+    (problem,) = _problems(knowledge_copy)
+    assert problem.startswith("knowledge/docs/oppo-fees.md:2: brand:")
+    assert "huawei" in problem
+
+
+def test_missing_front_matter_field(knowledge_copy):
+    p = knowledge_copy / "docs" / "oppo-fees.md"
+    lines = [x for x in p.read_text(encoding="utf-8").splitlines() if not x.startswith("updated:")]
+    p.write_text("\n".join(lines), encoding="utf-8")
+    assert any(":2: updated: missing" in x for x in _problems(knowledge_copy))
+
+
+def test_invalid_yaml_names_the_line(knowledge_copy):
+    p = knowledge_copy / "faq" / "oppo.yaml"
+    text = p.read_text(encoding="utf-8").splitlines()
+    text.insert(3, "  question: [unclosed")
+    p.write_text("\n".join(text), encoding="utf-8")
+    (problem,) = _problems(knowledge_copy)
+    assert problem.startswith("knowledge/faq/oppo.yaml:") and "yaml" in problem
+
+
+def test_faq_with_a_number_its_document_lacks_is_rejected(knowledge_copy):
+    p = knowledge_copy / "faq" / "oppo.yaml"
+    text = p.read_text(encoding="utf-8")
+    first_answer = text.index("answer:")
+    p.write_text(text[:first_answer] + "answer: 客服热线是 400-123-4567。\n  " + text[first_answer:].split("\n", 1)[1],
+                 encoding="utf-8")
+    problems = _problems(knowledge_copy)
+    assert any("answer: number '400-123-4567' is not in doc" in x for x in problems)
+
+
+def test_faq_needs_three_paraphrases(knowledge_copy):
+    p = knowledge_copy / "faq" / "aupu.yaml"
+    p.write_text(
+        p.read_text(encoding="utf-8")
+        + "\n- id: aupu-faq-broken\n  brand: aupu\n  topic: channels\n  question: 测试?\n"
+        "  paraphrases: [只有一个]\n  answer: 测试。\n  source: [003_9fca4de00a391356.txt]\n  doc: aupu-hotline\n",
+        encoding="utf-8",
+    )
+    assert any("paraphrases: needs at least 3" in x for x in _problems(knowledge_copy))
+
+
+def test_binary_junk_file_is_reported(knowledge_copy):
+    (knowledge_copy / "docs" / "junk.md").write_bytes(b"---\n\xff\xfe\x00garbage")
+    assert any("junk.md:2: encoding" in x for x in _problems(knowledge_copy))
+
+
+def test_duplicate_ids_are_reported(knowledge_copy):
+    src = knowledge_copy / "docs" / "oppo-fees.md"
+    (knowledge_copy / "docs" / "oppo-fees-copy.md").write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
+    problems = _problems(knowledge_copy)
+    assert any("id: 'oppo-fees' must match the file name" in x for x in problems)
+    assert any("also used in" in x for x in problems)
+
+
+def test_conflict_value_must_appear_in_its_document(knowledge_copy):
+    p = knowledge_copy / "conflicts.yaml"
+    p.write_text(p.read_text(encoding="utf-8").replace("4001-666-888", "4001-666-889", 1), encoding="utf-8")
+    assert any("does not appear in doc" in x for x in _problems(knowledge_copy))
+
+
+def test_section_source_must_be_declared(knowledge_copy):
+    p = knowledge_copy / "docs" / "oppo-fees.md"
+    p.write_text(p.read_text(encoding="utf-8") + "\n## 新节\n<!-- source: 003_9fca4de00a391356.txt -->\n内容。\n",
+                 encoding="utf-8")
+    assert any("not listed in front matter source" in x for x in _problems(knowledge_copy))
+
+
+def test_fingerprint_changes_with_content_only(knowledge_copy):
+    before = fingerprint(knowledge_copy)
+    assert fingerprint(knowledge_copy) == before
+    (knowledge_copy / "README.md").write_text("docs only", encoding="utf-8")
+    assert fingerprint(knowledge_copy) == before
+    p = knowledge_copy / "docs" / "oppo-fees.md"
+    p.write_text(p.read_text(encoding="utf-8") + "\n补充。\n", encoding="utf-8")
+    assert fingerprint(knowledge_copy) != before
