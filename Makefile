@@ -39,7 +39,7 @@ calibrate: ingest
 	$(PY) -m bot calibrate
 
 bench: ingest
-	$(PY) -m bench
+	$(PY) -m eval.bench
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 
 from langchain_core.runnables import RunnableLambda
 
+from bot.answer.decide import Thresholds, decide
 from bot.answer.extractive import Draft, ExtractiveAnswerer, citation
 from bot.guard.input import clean_question
-from bot.guard.numbers import normalize, unsupported_numbers
+from bot.guard.numbers import normalize, number_tokens, unsupported_numbers
 from bot.guard.scope import Trigger, escalation_trigger, is_injection
 from bot.ingest.chunker import split_sentences
 from bot.messages import say
@@ -21,6 +22,14 @@ from bot.understand import Reading, read
 
 _TICKET_ID = re.compile(r"KF-[A-Z2-9]{6}", re.I)
 _CITE_MARK = re.compile(r"\[\d+\]")
+
+
+def _states(text: str, value: str, keyword_hit: bool) -> bool:
+    """Whether an answer states `value`: verbatim, or (on topic) with all of its figures."""
+    if normalize(value) in normalize(text):
+        return True
+    figures = number_tokens(value)
+    return keyword_hit and bool(figures) and all(f in number_tokens(text) for f in figures)
 
 
 @dataclass
@@ -46,8 +55,17 @@ class TurnState:
 class Kefu:
     """The bot: one instance per process, shared by CLI, web and eval."""
 
-    def __init__(self, settings, retriever, corpus: Corpus, *, answerer=None, tickets=None,
-                 sessions: SessionStore | None = None, chat_log=None):
+    def __init__(
+        self,
+        settings,
+        retriever,
+        corpus: Corpus,
+        *,
+        answerer=None,
+        tickets=None,
+        sessions: SessionStore | None = None,
+        chat_log=None,
+    ):
         self.settings = settings
         self.retriever = retriever
         self.corpus = corpus
@@ -64,25 +82,48 @@ class Kefu:
         )
 
     # -- public -----------------------------------------------------------------
-    def ask(self, question: str, session_id: str | None = None, brand: str | None = None,
-            log: bool = True) -> Answer:
+    def ask(
+        self,
+        question: str,
+        session_id: str | None = None,
+        brand: str | None = None,
+        log: bool = True,
+    ) -> Answer:
         """Answer one turn. Raises InputError for input the bot cannot accept."""
         t0 = time.perf_counter()
-        text = clean_question(question, self.settings.max_question_chars)
-        session = self.sessions.get(session_id or uuid.uuid4().hex)
-        state = TurnState(question=text, session=session, reading=read(text),
-                          brand_param=brand if brand in ("oppo", "aupu") else None)
-        state = self.chain.invoke(state)
+        state = self.chain.invoke(self._state(question, session_id, brand))
+        text, session = state.question, state.session
         answer = state.answer
         answer.latency_ms = (time.perf_counter() - t0) * 1000
         self.sessions.record(session, Turn(text, state.query or text, answer.outcome, state.brand))
         if log and self.chat_log is not None:
-            self.chat_log.write({
-                "session": session.id, "question": text, "outcome": answer.outcome,
-                "reason": answer.reason, "confidence": round(answer.confidence, 4),
-                "citations": [c.doc_id for c in answer.citations], "ticket_id": answer.ticket_id,
-            })
+            self.chat_log.write(
+                {
+                    "session": session.id,
+                    "question": text,
+                    "outcome": answer.outcome,
+                    "reason": answer.reason,
+                    "confidence": round(answer.confidence, 4),
+                    "citations": [c.doc_id for c in answer.citations],
+                    "ticket_id": answer.ticket_id,
+                }
+            )
         return answer
+
+    def prepare(
+        self, question: str, session_id: str | None = None, brand: str | None = None
+    ) -> TurnState:
+        """Run understand and retrieve only: what calibration sweeps thresholds over."""
+        return self._retrieve(self._understand(self._state(question, session_id, brand)))
+
+    def _state(self, question: str, session_id: str | None, brand: str | None) -> TurnState:
+        text = clean_question(question, self.settings.max_question_chars)
+        return TurnState(
+            question=text,
+            session=self.sessions.get(session_id or uuid.uuid4().hex),
+            reading=read(text),
+            brand_param=brand if brand in ("oppo", "aupu") else None,
+        )
 
     # -- stages -------------------------------------------------------------------
     def _understand(self, s: TurnState) -> TurnState:
@@ -103,7 +144,12 @@ class Kefu:
 
         last = sess.last()
         s.brand = s.brand_param or r.brand
-        if sess.pending_question and (s.brand or r.brand_hint) and last and last.outcome == "clarify":
+        if (
+            sess.pending_question
+            and (s.brand or r.brand_hint)
+            and last
+            and last.outcome == "clarify"
+        ):
             # "奥普的" after "客服电话多少?": answer the question we asked about.
             s.query = f"{sess.pending_question} {s.question}"
             s.brand = s.brand or r.brand_hint
@@ -124,26 +170,10 @@ class Kefu:
     def _decide(self, s: TurnState) -> TurnState:
         if s.outcome is not None:
             return s
-        st, r, ret = self.settings, s.reading, s.retrieval
-        if r.other_brand and not s.brand:
-            s.outcome, s.reason = "refused", "other_brand"
-            return s
-        if s.brand is None and r.brand_sensitive:
-            s.outcome, s.reason = "clarify", "brand_unknown"
+        d = decide(s.reading, s.brand, s.retrieval, Thresholds.of(self.settings))
+        s.outcome, s.reason, s.confidence = d.outcome, d.reason, d.score
+        if d.outcome == "clarify":
             s.session.pending_question = s.query
-            return s
-        fm = ret.faq_match
-        if fm and fm.score >= st.faq_threshold:
-            s.outcome, s.reason, s.confidence = "answered", "faq", fm.score
-            return s
-        top = ret.top_dense
-        s.confidence = top
-        if not ret.hits or (top < st.answer_threshold and not r.in_domain):
-            s.outcome, s.reason = "refused", "out_of_scope"
-        elif top < st.refuse_threshold:
-            s.outcome, s.reason = "escalated", "low_confidence"
-        else:
-            s.outcome, s.reason = "answered", "retrieval"
         return s
 
     def _respond(self, s: TurnState) -> TurnState:
@@ -171,8 +201,12 @@ class Kefu:
                 text += say("ticket", lang, ticket_id=ticket_id)
             s.extra["ticket"] = ticket_id
         s.answer = Answer(
-            outcome=s.outcome, text=text, citations=citations,
-            confidence=self._confidence(s), ticket_id=s.extra.get("ticket"), reason=s.reason,
+            outcome=s.outcome,
+            text=text,
+            citations=citations,
+            confidence=self._confidence(s),
+            ticket_id=s.extra.get("ticket"),
+            reason=s.reason,
             hits=s.retrieval.hits if s.retrieval else [],
         )
         return s
@@ -189,7 +223,9 @@ class Kefu:
     def _chunk_in(self, doc_id: str, needle: str = ""):
         chunks = [c for c in self.retriever.chunks if c.doc_id == doc_id and c.kind == "doc"]
         n = normalize(needle)
-        return next((c for c in chunks if n and n in normalize(c.text)), chunks[0] if chunks else None)
+        return next(
+            (c for c in chunks if n and n in normalize(c.text)), chunks[0] if chunks else None
+        )
 
     def _disclose(self, s: TurnState, draft: Draft, lang: str) -> Draft:
         """Where sources disagree, show every value with its citation; where none exists, say so."""
@@ -200,20 +236,41 @@ class Kefu:
             if c.brand not in (s.brand, "general") and s.brand is not None:
                 continue
             keyword_hit = any(k.lower() in q for k in c.keywords)
-            if not (c.docs & cited and keyword_hit):
+            if not (c.docs & cited and keyword_hit) and not (
+                c.kind == "conflict" and c.docs & cited
+            ):
                 continue
+            if c.kind == "conflict" and not any(
+                _states(text, v.value, keyword_hit) for v in c.values
+            ):
+                continue  # the answer does not touch the disputed value: nothing to disclose
             if c.kind == "conflict":
+                if all(normalize(v.value) in normalize(text) for v in c.values):
+                    # The answer (a vetted FAQ, say) already gives every value: cite, don't repeat.
+                    for v in c.values:
+                        chunk = self._chunk_in(v.doc, v.value)
+                        if chunk and citation(chunk) not in cites:
+                            cites.append(Citation(chunk.doc_id, chunk.title, v.source, chunk.text))
+                    continue
                 parts = []
                 for v in c.values:
                     chunk = self._chunk_in(v.doc, v.value)
-                    cite = citation(chunk) if chunk else Citation(v.doc, self.titles.get(v.doc, v.doc), v.source)
+                    cite = (
+                        citation(chunk)
+                        if chunk
+                        else Citation(v.doc, self.titles.get(v.doc, v.doc), v.source)
+                    )
                     if cite.text and normalize(v.value) in normalize(cite.text):
                         cite = Citation(cite.doc_id, cite.title, v.source, cite.text)
                     if cite not in cites:
                         cites.append(cite)
-                    parts.append(say("conflict_value", lang, value=v.value, n=str(cites.index(cite) + 1)))
+                    parts.append(
+                        say("conflict_value", lang, value=v.value, n=str(cites.index(cite) + 1))
+                    )
                 values = say("conflict_first", lang) + say("conflict_sep", lang).join(parts)
-                text += "\n" + say("conflict", lang, subject=c.subject, values=values, advice=c.advice)
+                text += "\n" + say(
+                    "conflict", lang, subject=c.subject, values=values, advice=c.advice
+                )
             elif c.note not in text:
                 chunk = self._chunk_in(c.doc)
                 if chunk and citation(chunk) not in cites:
@@ -226,14 +283,22 @@ class Kefu:
         haystack = [f"{c.title}\n{c.text}" for c in draft.citations]
         if not unsupported_numbers(_CITE_MARK.sub("", draft.text), haystack):
             return draft, True
-        kept = [x for x in split_sentences(draft.text) if not unsupported_numbers(_CITE_MARK.sub("", x), haystack)]
+        kept = [
+            x
+            for x in split_sentences(draft.text)
+            if not unsupported_numbers(_CITE_MARK.sub("", x), haystack)
+        ]
         if not kept:
             return draft, False
         return Draft("".join(kept), draft.citations), True
 
     def _confidence(self, s: TurnState) -> float:
         st = self.settings
-        if s.outcome in ("refused", "clarify") and s.reason in ("injection", "brand_unknown", "other_brand"):
+        if s.outcome in ("refused", "clarify") and s.reason in (
+            "injection",
+            "brand_unknown",
+            "other_brand",
+        ):
             return 1.0
         if s.reason.startswith("trigger") or s.reason == "ticket_status":
             return 1.0
@@ -260,8 +325,14 @@ class Kefu:
     def _ticket_status(self, ticket_id: str, session_id: str, lang: str) -> str:
         t = self.tickets.get(ticket_id, session_id=session_id)
         if t is None:
-            return (f"No ticket {ticket_id} was found in this conversation." if lang == "en"
-                    else f"没有在当前会话中找到工单 {ticket_id}。")
+            return (
+                f"No ticket {ticket_id} was found in this conversation."
+                if lang == "en"
+                else f"没有在当前会话中找到工单 {ticket_id}。"
+            )
         status = {"open": "处理中", "closed": "已关闭"}.get(t.status, t.status)
-        return (f"Ticket {t.ticket_id}: {t.status}." if lang == "en"
-                else f"工单 {t.ticket_id} 当前状态:{status}。")
+        return (
+            f"Ticket {t.ticket_id}: {t.status}."
+            if lang == "en"
+            else f"工单 {t.ticket_id} 当前状态:{status}。"
+        )

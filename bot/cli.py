@@ -10,7 +10,14 @@ import sys
 import uuid
 from pathlib import Path
 
-from bot.errors import ConfigError, CorpusError, IndexMissingError, InputError, KefuError, ModelError
+from bot.errors import (
+    ConfigError,
+    CorpusError,
+    IndexMissingError,
+    InputError,
+    KefuError,
+    ModelError,
+)
 
 EXIT = {InputError: 2, IndexMissingError: 3, CorpusError: 4, ModelError: 5, ConfigError: 6}
 
@@ -42,7 +49,9 @@ def _settings():
     try:
         return Settings()
     except ValidationError as e:
-        raise ConfigError(f"invalid setting: {e.errors()[0]['loc'][0]}: {e.errors()[0]['msg']}") from e
+        raise ConfigError(
+            f"invalid setting: {e.errors()[0]['loc'][0]}: {e.errors()[0]['msg']}"
+        ) from e
 
 
 # -- ask ------------------------------------------------------------------------
@@ -56,7 +65,8 @@ def read_batch(path: Path, max_chars: int, max_lines: int) -> list[dict]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise InputError(f"{path}:{raw[: e.start].count(b'\n') + 1}: not valid UTF-8") from e
+        line = raw[: e.start].count(b"\n") + 1
+        raise InputError(f"{path}:{line}: not valid UTF-8") from e
     items, ids = [], set()
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -69,10 +79,14 @@ def read_batch(path: Path, max_chars: int, max_lines: int) -> list[dict]:
             raise InputError(f'{path}:{n}: each line needs "id" and "question"')
         if not isinstance(obj["question"], str):
             raise InputError(f'{path}:{n}: "question" must be a string')
-        if "session" in obj and obj["session"] is not None and not isinstance(obj["session"], str | int):
+        if (
+            "session" in obj
+            and obj["session"] is not None
+            and not isinstance(obj["session"], str | int)
+        ):
             raise InputError(f'{path}:{n}: "session" must be a string')
         if obj["id"] in ids:
-            raise InputError(f'{path}:{n}: duplicate id {obj["id"]!r}')
+            raise InputError(f"{path}:{n}: duplicate id {obj['id']!r}")
         ids.add(obj["id"])
         try:
             obj["question"] = clean_question(obj["question"], max_chars)
@@ -106,7 +120,7 @@ def cmd_ask(args) -> int:
         items = read_batch(Path(args.batch), settings.max_question_chars, settings.max_batch_lines)
     else:
         if args.question is None:
-            raise InputError("请给出问题,例如: python -m bot ask \"OPPO 保修多久?\"")
+            raise InputError('请给出问题,例如: python -m bot ask "OPPO 保修多久?"')
         question = clean_question(args.question, settings.max_question_chars)
         items = [{"id": None, "question": question, "session": args.session}]
 
@@ -117,11 +131,17 @@ def cmd_ask(args) -> int:
     batch_prefix = uuid.uuid4().hex[:8]
     for item in items:
         session = item.get("session")
-        sid = f"{batch_prefix}:{session}" if session is not None else f"{batch_prefix}:line:{item['id']}"
+        sid = (
+            f"{batch_prefix}:{session}"
+            if session is not None
+            else f"{batch_prefix}:line:{item['id']}"
+        )
         if not args.batch and args.session:
             sid = args.session
         with stdout_to_stderr():
-            answer = bot.ask(item["question"], session_id=sid, brand=args.brand, log=not args.no_log)
+            answer = bot.ask(
+                item["question"], session_id=sid, brand=args.brand, log=not args.no_log
+            )
         if args.json or args.batch:
             print(json.dumps({"id": item["id"], **answer.public()}, ensure_ascii=False), flush=True)
         else:
@@ -140,8 +160,14 @@ def cmd_ingest(args) -> int:
     with stdout_to_stderr():
         embedder = build_embedder(settings)
         store = build_store(settings)
-        report = sync(corpus, store, embedder, chunk_max_tokens=settings.chunk_max_tokens,
-                      encoding=settings.tiktoken_encoding, progress=not args.quiet)
+        report = sync(
+            corpus,
+            store,
+            embedder,
+            chunk_max_tokens=settings.chunk_max_tokens,
+            encoding=settings.tiktoken_encoding,
+            progress=not args.quiet,
+        )
     _err(report.summary())
     return 0
 
@@ -164,7 +190,9 @@ def cmd_tickets(args) -> int:
     store = build_tickets(_settings())
     if args.action == "list":
         for t in store.list(status=args.status):
-            print(f"{t.ticket_id}\t{t.status}\tP{t.priority}\t{t.category}\t{t.created_at}\t{t.summary}")
+            print(
+                f"{t.ticket_id}\t{t.status}\tP{t.priority}\t{t.category}\t{t.created_at}\t{t.summary}"
+            )
         return 0
     if not args.ticket_id:
         raise InputError(f"tickets {args.action} needs a ticket id")

@@ -44,7 +44,9 @@ def open_index(settings: Settings, store, embedder, corpus) -> list:
     if manifest.get("knowledge") != corpus.fingerprint:
         raise IndexMissingError(f"索引已过期(knowledge/ 有改动),请运行: {INGEST_HINT}")
     if manifest.get("model") != embedder.fingerprint:
-        raise IndexMissingError(f"索引由其他嵌入模型构建({manifest.get('model')}),请运行: {INGEST_HINT}")
+        raise IndexMissingError(
+            f"索引由其他嵌入模型构建({manifest.get('model')}),请运行: {INGEST_HINT}"
+        )
     return store.all_chunks()
 
 
@@ -60,12 +62,18 @@ def build_bot(settings: Settings, *, embedder=None, store=None, tickets=None, ch
     store = store or build_store(settings)
     chunks = open_index(settings, store, embedder, corpus)
     retriever = HybridRetriever(
-        store, embedder, chunks, {f.id: f for f in corpus.faqs},
-        candidate_k=settings.candidate_k, rrf_k=settings.rrf_k,
+        store,
+        embedder,
+        chunks,
+        {f.id: f for f in corpus.faqs},
+        candidate_k=settings.candidate_k,
+        rrf_k=settings.rrf_k,
     )
     embedder.embed_queries(["warm up"])  # load the model now, not on the first customer's question
     return Kefu(
-        settings, retriever, corpus,
+        settings,
+        retriever,
+        corpus,
         tickets=tickets if tickets is not None else build_tickets(settings),
         chat_log=ChatLog(settings.chat_log_path) if chat_log else None,
     )

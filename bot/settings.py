@@ -30,7 +30,11 @@ class _ThresholdsSource(PydanticBaseSettingsSource):
         if not THRESHOLDS_FILE.exists():
             return {}
         data = json.loads(THRESHOLDS_FILE.read_text(encoding="utf-8"))
-        return {k: v for k, v in data.get("thresholds", {}).items() if k in self.settings_cls.model_fields}
+        return {
+            k: v
+            for k, v in data.get("thresholds", {}).items()
+            if k in self.settings_cls.model_fields
+        }
 
 
 class Settings(BaseSettings):

@@ -10,12 +10,12 @@ _LATIN = re.compile(r"[A-Za-z]")
 
 _BRAND_WORDS: dict[str, tuple[str, ...]] = {
     "oppo": ("oppo", "欧珀", "reno", "find x", "findx", "coloros", "一加"),
-    "aupu": ("奥普", "aupu", "浴霸", "凉霸", "集成吊顶"),
+    "aupu": ("奥普", "aupu"),
 }
 # Weaker hints: the only phone brand we serve is OPPO, the only appliance is AUPU's bath heater.
 _BRAND_HINTS: dict[str, tuple[str, ...]] = {
     "oppo": ("手机", "屏幕", "电池", "充电", "系统升级", "phone", "screen", "battery"),
-    "aupu": ("取暖", "换气", "暖风", "吊顶"),
+    "aupu": ("浴霸", "凉霸", "集成吊顶", "取暖", "换气", "暖风", "吊顶", "bath heater"),
 }
 # Topics whose answer differs by brand: asking without a brand needs a clarifying question.
 _BRAND_SENSITIVE = re.compile(
@@ -32,10 +32,19 @@ _DOMAIN = re.compile(
     r"价格|多少钱|工单|报修|安装|配件|检测|退|赔|官方|外包|授权|直营|骗|诈骗|翻新|渠道|人工|联系|"
     r"进度|上门|浴霸|手机|升级|系统|故障|坏|碎|鼓包|漏电|"
     r"repair|warranty|service|hotline|phone|complain|battery|screen|refund|fee|price|support|center|"
-    r"centre|contact|channel|trade-in",
+    r"centre|contact|channel|trade-in|call|order|ship|deliver|e-?mail|hours|open|free|cost|fix|broken|crack|"
+    r"replace|store|shop|outsourc|authori[sz]|fake|scam|heater|install|respond|resolve",
     re.I,
 )
-_FOLLOWUP = re.compile(r"^(那|那么|还有|另外|然后|再问|如果是|换成|what about|and |how about)", re.I)
+_WORDY = re.compile(r"[\u4e00-\u9fffA-Za-z]")
+# Words that carry no content of their own when deciding whether a question names its subject.
+_FILLER = re.compile(
+    r"请问|你好|您好|客服|售后|多少|是多少|什么|怎么|吗|呢|啊|呀|的|我|想|问|一下|知道|please|what|is|the|how|long",
+    re.I,
+)
+_FOLLOWUP = re.compile(
+    r"^(那|那么|还有|另外|然后|再问|如果是|换成|what about|and |how about)", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,7 @@ class Reading:
     other_brand: bool
     in_domain: bool
     followup: bool
+    residual_chars: int  # Chinese/Latin characters left once brand-sensitive words are removed
 
 
 def language(text: str) -> str:
@@ -73,4 +83,5 @@ def read(text: str) -> Reading:
         other_brand=bool(_OTHER_BRANDS.search(text)) and brand is None,
         in_domain=bool(_DOMAIN.search(text)),
         followup=bool(_FOLLOWUP.search(text)) or len(text) <= 8,
+        residual_chars=len(_WORDY.findall(_FILLER.sub("", _BRAND_SENSITIVE.sub("", text)))),
     )

@@ -18,7 +18,9 @@ MODEL_CACHE = Path(os.environ.get("KEFU_MODEL_CACHE_DIR", ROOT / "data" / "model
 def make_settings(data_dir: Path, knowledge_dir: Path = KNOWLEDGE, **kw):
     from bot.settings import Settings
 
-    return Settings(knowledge_dir=knowledge_dir, data_dir=data_dir, model_cache_dir=MODEL_CACHE, **kw)
+    return Settings(
+        knowledge_dir=knowledge_dir, data_dir=data_dir, model_cache_dir=MODEL_CACHE, **kw
+    )
 
 
 @pytest.fixture
@@ -55,8 +57,14 @@ def real_index(tmp_path_factory, real_embedder) -> Path:
 
     data = tmp_path_factory.mktemp("data")
     settings = make_settings(data)
-    sync(load_corpus(settings.knowledge_dir), build_store(settings), real_embedder,
-         chunk_max_tokens=settings.chunk_max_tokens, encoding=settings.tiktoken_encoding, progress=False)
+    sync(
+        load_corpus(settings.knowledge_dir),
+        build_store(settings),
+        real_embedder,
+        chunk_max_tokens=settings.chunk_max_tokens,
+        encoding=settings.tiktoken_encoding,
+        progress=False,
+    )
     return data
 
 
@@ -71,8 +79,12 @@ def real_bot(real_index, real_embedder):
 def cli_env(real_index) -> dict[str, str]:
     """Environment for running `python -m bot` in a subprocess against the session index."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEFU_")}
-    env.update(KEFU_DATA_DIR=str(real_index), KEFU_MODEL_CACHE_DIR=str(MODEL_CACHE),
-               KEFU_KNOWLEDGE_DIR=str(KNOWLEDGE), PYTHONPATH=str(ROOT))
+    env.update(
+        KEFU_DATA_DIR=str(real_index),
+        KEFU_MODEL_CACHE_DIR=str(MODEL_CACHE),
+        KEFU_KNOWLEDGE_DIR=str(KNOWLEDGE),
+        PYTHONPATH=str(ROOT),
+    )
     return env
 
 

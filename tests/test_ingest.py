@@ -12,9 +12,14 @@ from tests.conftest import make_settings
 
 
 def _ingest(settings, embedder):
-    return sync(load_corpus(settings.knowledge_dir), build_store(settings), embedder,
-                chunk_max_tokens=settings.chunk_max_tokens, encoding=settings.tiktoken_encoding,
-                progress=False)
+    return sync(
+        load_corpus(settings.knowledge_dir),
+        build_store(settings),
+        embedder,
+        chunk_max_tokens=settings.chunk_max_tokens,
+        encoding=settings.tiktoken_encoding,
+        progress=False,
+    )
 
 
 class CountingEmbedder:
@@ -50,7 +55,10 @@ def test_edit_reembeds_only_that_documents_changed_chunks(tmp_path, knowledge_co
     _ingest(settings, hash_embedder)
     before = build_store(settings).open().chunk_doc_ids()
     p = knowledge_copy / "docs" / "oppo-scams.md"
-    p.write_text(p.read_text(encoding="utf-8") + "\n## 新增说明\n请通过官方渠道办理售后。\n", encoding="utf-8")
+    p.write_text(
+        p.read_text(encoding="utf-8") + "\n## 新增说明\n请通过官方渠道办理售后。\n",
+        encoding="utf-8",
+    )
     emb = CountingEmbedder(hash_embedder)
     report = _ingest(settings, emb)
     after = build_store(settings).open().chunk_doc_ids()
@@ -76,8 +84,12 @@ def test_malformed_corpus_writes_nothing(tmp_path, knowledge_copy, hash_embedder
     store = build_store(settings).open()
     ids, manifest = store.chunk_ids(), store.manifest()
     bad = knowledge_copy / "docs" / "oppo-fees.md"
-    bad.write_text(bad.read_text(encoding="utf-8").replace("topic: fees", "topic: nonsense"), encoding="utf-8")
-    (knowledge_copy / "docs" / "oppo-scams.md").write_text("---\nid: oppo-scams\n", encoding="utf-8")
+    bad.write_text(
+        bad.read_text(encoding="utf-8").replace("topic: fees", "topic: nonsense"), encoding="utf-8"
+    )
+    (knowledge_copy / "docs" / "oppo-scams.md").write_text(
+        "---\nid: oppo-scams\n", encoding="utf-8"
+    )
     with pytest.raises(CorpusError) as e:
         _ingest(settings, hash_embedder)
     assert len(e.value.problems) == 2

@@ -26,7 +26,9 @@ def _problems(root) -> list[str]:
 
 def test_bad_brand_reported_with_file_line_field(knowledge_copy):
     p = knowledge_copy / "docs" / "oppo-fees.md"
-    p.write_text(p.read_text(encoding="utf-8").replace("brand: oppo", "brand: huawei"), encoding="utf-8")
+    p.write_text(
+        p.read_text(encoding="utf-8").replace("brand: oppo", "brand: huawei"), encoding="utf-8"
+    )
     (problem,) = _problems(knowledge_copy)
     assert problem.startswith("knowledge/docs/oppo-fees.md:2: brand:")
     assert "huawei" in problem
@@ -52,8 +54,12 @@ def test_faq_with_a_number_its_document_lacks_is_rejected(knowledge_copy):
     p = knowledge_copy / "faq" / "oppo.yaml"
     text = p.read_text(encoding="utf-8")
     first_answer = text.index("answer:")
-    p.write_text(text[:first_answer] + "answer: 客服热线是 400-123-4567。\n  " + text[first_answer:].split("\n", 1)[1],
-                 encoding="utf-8")
+    p.write_text(
+        text[:first_answer]
+        + "answer: 客服热线是 400-123-4567。\n  "
+        + text[first_answer:].split("\n", 1)[1],
+        encoding="utf-8",
+    )
     problems = _problems(knowledge_copy)
     assert any("answer: number '400-123-4567' is not in doc" in x for x in problems)
 
@@ -76,7 +82,9 @@ def test_binary_junk_file_is_reported(knowledge_copy):
 
 def test_duplicate_ids_are_reported(knowledge_copy):
     src = knowledge_copy / "docs" / "oppo-fees.md"
-    (knowledge_copy / "docs" / "oppo-fees-copy.md").write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
+    (knowledge_copy / "docs" / "oppo-fees-copy.md").write_text(
+        src.read_text(encoding="utf-8"), encoding="utf-8"
+    )
     problems = _problems(knowledge_copy)
     assert any("id: 'oppo-fees' must match the file name" in x for x in problems)
     assert any("also used in" in x for x in problems)
@@ -84,14 +92,19 @@ def test_duplicate_ids_are_reported(knowledge_copy):
 
 def test_conflict_value_must_appear_in_its_document(knowledge_copy):
     p = knowledge_copy / "conflicts.yaml"
-    p.write_text(p.read_text(encoding="utf-8").replace("4001-666-888", "4001-666-889", 1), encoding="utf-8")
+    p.write_text(
+        p.read_text(encoding="utf-8").replace("4001-666-888", "4001-666-889", 1), encoding="utf-8"
+    )
     assert any("does not appear in doc" in x for x in _problems(knowledge_copy))
 
 
 def test_section_source_must_be_declared(knowledge_copy):
     p = knowledge_copy / "docs" / "oppo-fees.md"
-    p.write_text(p.read_text(encoding="utf-8") + "\n## 新节\n<!-- source: 003_9fca4de00a391356.txt -->\n内容。\n",
-                 encoding="utf-8")
+    p.write_text(
+        p.read_text(encoding="utf-8")
+        + "\n## 新节\n<!-- source: 003_9fca4de00a391356.txt -->\n内容。\n",
+        encoding="utf-8",
+    )
     assert any("not listed in front matter source" in x for x in _problems(knowledge_copy))
 
 

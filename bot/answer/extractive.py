@@ -22,7 +22,9 @@ class Draft:
 
 
 def citation(chunk: Chunk) -> Citation:
-    return Citation(doc_id=chunk.doc_id, title=chunk.title, source=",".join(chunk.source), text=chunk.text)
+    return Citation(
+        doc_id=chunk.doc_id, title=chunk.title, source=",".join(chunk.source), text=chunk.text
+    )
 
 
 def best_sentences(query: str, text: str, limit: int = MAX_SENTENCES) -> list[str]:
@@ -47,19 +49,21 @@ class ExtractiveAnswerer:
 
     def from_faq(self, faq: Faq, chunk: Chunk | None, title: str, lang: str) -> Draft:
         cite = Citation(
-            doc_id=faq.doc, title=title, source=",".join(faq.source), text=chunk.text if chunk else faq.answer
+            doc_id=faq.doc,
+            title=title,
+            source=",".join(faq.source),
+            text=chunk.text if chunk else faq.answer,
         )
         lead = "From our FAQ (original text in Chinese): " if lang == "en" else ""
         return Draft(f"{lead}{faq.answer}", [cite])
 
     def from_hits(self, query: str, hits: list[Hit], lang: str) -> Draft:
         top = hits[0].chunk
-        if top.kind == "faq":
-            body = top.text
-        else:
-            body = "".join(best_sentences(query, top.text))
+        body = top.text if top.kind == "faq" else "".join(best_sentences(query, top.text))
         if lang == "en":
-            text = f"According to our knowledge base ({top.title}; original text in Chinese): {body}"
+            text = (
+                f"According to our knowledge base ({top.title}; original text in Chinese): {body}"
+            )
         else:
             text = f"根据《{top.title}》:{body}"
         return Draft(text, [citation(top)])

@@ -9,7 +9,9 @@ from collections.abc import Iterable
 # Digits with the separators figures use here: 400-773-6666, 7:00-23:00, 7×24, 94.6%, 3.2.1.
 _DIGIT_TOKEN = re.compile(r"\d+(?:[.:\-×xX/~]\d+)*%?")
 # Chinese numerals only count as a figure when a unit follows (两年, 九十天, 八百元).
-_CN_TOKEN = re.compile(r"[零一二两三四五六七八九十百千万]+(?:个)?(?:年|个月|天|日|小时|分钟|元|块钱|万元)")
+_CN_TOKEN = re.compile(
+    r"[零一二两三四五六七八九十百千万]+(?:个)?(?:年|个月|天|日|小时|分钟|元|块钱|万元)"
+)
 _DASHES = str.maketrans({"—": "-", "–": "-", "－": "-", "~": "-", "～": "-", "至": "-", "∶": ":"})
 
 
@@ -21,7 +23,9 @@ def normalize(text: str) -> str:
 def number_tokens(text: str) -> list[str]:
     """Every figure in a text, normalized, in order."""
     t = normalize(text)
-    return [m.group(0) for m in _DIGIT_TOKEN.finditer(t)] + [m.group(0) for m in _CN_TOKEN.finditer(t)]
+    return [m.group(0) for m in _DIGIT_TOKEN.finditer(t)] + [
+        m.group(0) for m in _CN_TOKEN.finditer(t)
+    ]
 
 
 def unsupported_numbers(answer: str, cited_texts: Iterable[str]) -> list[str]:

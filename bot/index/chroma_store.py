@@ -16,7 +16,7 @@ _BATCH = 500  # below Chroma's max batch size on every backend
 class _RefuseToEmbed:
     """Installed as Chroma's embedding function so it can never fall back to its own model."""
 
-    def __call__(self, input):  # noqa: A002 - Chroma's signature
+    def __call__(self, input):
         raise RuntimeError("kefu supplies embeddings itself; Chroma must not embed")
 
     @staticmethod
@@ -48,7 +48,9 @@ def make_client(settings) -> Any:
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if settings.chroma_host:
         return chromadb.HttpClient(
-            host=settings.chroma_host, port=settings.chroma_port, ssl=settings.chroma_ssl,
+            host=settings.chroma_host,
+            port=settings.chroma_port,
+            ssl=settings.chroma_ssl,
             settings=chroma_settings,
         )
     settings.chroma_path.mkdir(parents=True, exist_ok=True)
@@ -68,7 +70,9 @@ class ChromaStore:
         name = f"{self.name}_{suffix}"
         if create:
             return self.client.get_or_create_collection(
-                name, embedding_function=_RefuseToEmbed(), configuration={"hnsw": {"space": "cosine"}}
+                name,
+                embedding_function=_RefuseToEmbed(),
+                configuration={"hnsw": {"space": "cosine"}},
             )
         return self.client.get_collection(name, embedding_function=_RefuseToEmbed())
 
@@ -153,24 +157,35 @@ class ChromaStore:
     def _where(brands: Sequence[str] | None) -> dict | None:
         return {"brand": {"$in": list(brands)}} if brands else None
 
-    def query_chunks(self, vector: np.ndarray, n: int, brands: Sequence[str] | None = None) -> list[tuple[str, float]]:
+    def query_chunks(
+        self, vector: np.ndarray, n: int, brands: Sequence[str] | None = None
+    ) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity), best first."""
         n = min(n, self.chunks.count()) or 1
         got = self.chunks.query(
-            query_embeddings=[vector.tolist()], n_results=n, where=self._where(brands), include=["distances"]
+            query_embeddings=[vector.tolist()],
+            n_results=n,
+            where=self._where(brands),
+            include=["distances"],
         )
         return [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0], strict=True)]
 
-    def query_questions(self, vector: np.ndarray, n: int, brands: Sequence[str] | None = None) -> list[tuple[str, str, float]]:
+    def query_questions(
+        self, vector: np.ndarray, n: int, brands: Sequence[str] | None = None
+    ) -> list[tuple[str, str, float]]:
         """(faq id, phrasing, cosine similarity), best first."""
         total = self.questions.count()
         if total == 0:
             return []
         got = self.questions.query(
-            query_embeddings=[vector.tolist()], n_results=min(n, total), where=self._where(brands),
+            query_embeddings=[vector.tolist()],
+            n_results=min(n, total),
+            where=self._where(brands),
             include=["documents", "metadatas", "distances"],
         )
         return [
             (m["faq_id"], d, 1.0 - dist)
-            for m, d, dist in zip(got["metadatas"][0], got["documents"][0], got["distances"][0], strict=True)
+            for m, d, dist in zip(
+                got["metadatas"][0], got["documents"][0], got["distances"][0], strict=True
+            )
         ]

@@ -84,11 +84,27 @@ def chunk_document(doc: Document, budget: int, count: Callable[[str], int]) -> l
         # Headings and the title travel in metadata and in the embedded text, so the budget
         # is for the body; keep some room for them.
         for piece in pack(split_sentences(sec.text), budget, count):
-            cid = chunk_id("doc", doc.id, doc.title, doc.brand, doc.topic, ",".join(sec.source), sec.heading, piece)
+            cid = chunk_id(
+                "doc",
+                doc.id,
+                doc.title,
+                doc.brand,
+                doc.topic,
+                ",".join(sec.source),
+                sec.heading,
+                piece,
+            )
             chunks.append(
                 Chunk(
-                    id=cid, doc_id=doc.id, kind="doc", title=doc.title, brand=doc.brand,
-                    topic=doc.topic, source=sec.source, heading=sec.heading, text=piece,
+                    id=cid,
+                    doc_id=doc.id,
+                    kind="doc",
+                    title=doc.title,
+                    brand=doc.brand,
+                    topic=doc.topic,
+                    source=sec.source,
+                    heading=sec.heading,
+                    text=piece,
                 )
             )
     return chunks
@@ -96,10 +112,28 @@ def chunk_document(doc: Document, budget: int, count: Callable[[str], int]) -> l
 
 def chunk_faq(faq: Faq, title: str) -> Chunk:
     """An FAQ is one atomic chunk: its vetted answer, never split."""
-    cid = chunk_id("faq", faq.id, faq.doc, title, faq.brand, faq.topic, ",".join(faq.source), faq.question, faq.answer)
+    cid = chunk_id(
+        "faq",
+        faq.id,
+        faq.doc,
+        title,
+        faq.brand,
+        faq.topic,
+        ",".join(faq.source),
+        faq.question,
+        faq.answer,
+    )
     return Chunk(
-        id=cid, doc_id=faq.doc, kind="faq", title=title, brand=faq.brand, topic=faq.topic,
-        source=faq.source, heading=faq.question, text=faq.answer, faq_id=faq.id,
+        id=cid,
+        doc_id=faq.doc,
+        kind="faq",
+        title=title,
+        brand=faq.brand,
+        topic=faq.topic,
+        source=faq.source,
+        heading=faq.question,
+        text=faq.answer,
+        faq_id=faq.id,
     )
 
 
@@ -110,7 +144,14 @@ def faq_questions(faq: Faq) -> list[FaqQuestion]:
         if text in seen:
             continue
         seen.add(text)
-        out.append(FaqQuestion(id=chunk_id("faq-q", faq.id, faq.brand, text), faq_id=faq.id, brand=faq.brand, text=text))
+        out.append(
+            FaqQuestion(
+                id=chunk_id("faq-q", faq.id, faq.brand, text),
+                faq_id=faq.id,
+                brand=faq.brand,
+                text=text,
+            )
+        )
     return out
 
 
@@ -119,7 +160,9 @@ def index_text(chunk: Chunk) -> str:
     return f"{chunk.title} {chunk.heading}\n{chunk.text}"
 
 
-def chunk_corpus(corpus: Corpus, budget: int, encoding: str) -> tuple[list[Chunk], list[FaqQuestion]]:
+def chunk_corpus(
+    corpus: Corpus, budget: int, encoding: str
+) -> tuple[list[Chunk], list[FaqQuestion]]:
     """All chunks (documents then FAQs) and all FAQ phrasings, de-duplicated by id."""
     count = token_counter(encoding)
     chunks: dict[str, Chunk] = {}

@@ -50,7 +50,9 @@ def _embed(fn, texts: list[str], batch: int, desc: str, progress: bool) -> np.nd
     from tqdm import tqdm
 
     parts = []
-    with tqdm(total=len(texts), desc=desc, unit="chunk", file=sys.stderr, disable=not progress) as bar:
+    with tqdm(
+        total=len(texts), desc=desc, unit="chunk", file=sys.stderr, disable=not progress
+    ) as bar:
         for i in range(0, len(texts), batch):
             parts.append(fn(texts[i : i + batch]))
             bar.update(len(texts[i : i + batch]))
@@ -90,8 +92,12 @@ def sync(
     remove_q = [i for i in old_q if i not in q_ids]
 
     # Embed everything before the first write, so a model failure leaves the index as it was.
-    vecs = _embed(embedder.embed_passages, [index_text(c) for c in add], batch, "embedding chunks", progress)
-    q_vecs = _embed(embedder.embed_queries, [q.text for q in add_q], batch, "embedding FAQ phrasings", progress)
+    vecs = _embed(
+        embedder.embed_passages, [index_text(c) for c in add], batch, "embedding chunks", progress
+    )
+    q_vecs = _embed(
+        embedder.embed_queries, [q.text for q in add_q], batch, "embedding FAQ phrasings", progress
+    )
 
     if add:
         store.add_chunks(add, vecs)
@@ -113,7 +119,7 @@ def sync(
         removed=len(remove),
         unchanged=len(chunks) - len(add),
         docs_added=len(after_docs - before_docs),
-        docs_updated=len((touched & before_docs & after_docs)),
+        docs_updated=len(touched & before_docs & after_docs),
         docs_removed=len(before_docs - after_docs),
         seconds=0.0,
         rebuilt=rebuilt,

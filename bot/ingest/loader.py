@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from bot.errors import CorpusError
-from bot.guard.numbers import number_tokens, normalize
+from bot.guard.numbers import normalize, number_tokens
 from bot.types import (
     BRANDS,
     TOPICS,
@@ -111,10 +111,14 @@ def _check_common(
         problems.add(path, line, "id", f"{entry['id']!r} must be lowercase letters, digits and '-'")
         ok = False
     if entry.get("brand") not in BRANDS:
-        problems.add(path, line, "brand", f"{entry.get('brand')!r} is not one of {', '.join(BRANDS)}")
+        problems.add(
+            path, line, "brand", f"{entry.get('brand')!r} is not one of {', '.join(BRANDS)}"
+        )
         ok = False
     if entry.get("topic") not in TOPICS:
-        problems.add(path, line, "topic", f"{entry.get('topic')!r} is not one of {', '.join(TOPICS)}")
+        problems.add(
+            path, line, "topic", f"{entry.get('topic')!r} is not one of {', '.join(TOPICS)}"
+        )
         ok = False
     if "source" in fields:
         sources = _str_list(entry.get("source"))
@@ -124,7 +128,9 @@ def _check_common(
         else:
             for s in sources:
                 if not SEED_RE.match(s):
-                    problems.add(path, line, "source", f"{s!r} is not a seed file name (NNN_hex16.txt)")
+                    problems.add(
+                        path, line, "source", f"{s!r} is not a seed file name (NNN_hex16.txt)"
+                    )
                     ok = False
     return ok
 
@@ -143,7 +149,7 @@ def _parse_doc(path: Path, problems: _Problems) -> Document | None:
         problems.add(path, 1, "front matter", "no closing '---'")
         return None
     try:
-        meta = yaml.load("\n".join(lines[1:end]), Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        meta = yaml.load("\n".join(lines[1:end]), Loader=_LineLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         problems.add(path, (mark.line + 2) if mark else 1, "front matter", f"invalid YAML: {e}")
@@ -188,7 +194,9 @@ def _parse_doc(path: Path, problems: _Problems) -> Document | None:
             names = tuple(s.strip() for s in m.group(1).split(",") if s.strip())
             bad = [n for n in names if n not in doc_sources]
             if bad:
-                problems.add(path, i + 1, "source", f"{', '.join(bad)} not listed in front matter source")
+                problems.add(
+                    path, i + 1, "source", f"{', '.join(bad)} not listed in front matter source"
+                )
             sec_source = names
             continue
         body.append(line)
@@ -213,7 +221,7 @@ def _load_yaml_list(path: Path, problems: _Problems) -> list | None:
     if text is None:
         return None
     try:
-        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        data = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         problems.add(path, (mark.line + 1) if mark else 1, "yaml", f"invalid YAML: {e}")
@@ -267,7 +275,9 @@ def _parse_conflicts(path: Path, problems: _Problems) -> list[Conflict]:
         if not isinstance(entry, dict):
             problems.add(path, line, "entry", "must be a mapping")
             continue
-        if not _check_common(entry, path, line, problems, ("id", "kind", "brand", "topic", "subject")):
+        if not _check_common(
+            entry, path, line, problems, ("id", "kind", "brand", "topic", "subject")
+        ):
             continue
         keywords = _str_list(entry.get("keywords"))
         if not keywords:
@@ -281,15 +291,27 @@ def _parse_conflicts(path: Path, problems: _Problems) -> list[Conflict]:
                 continue
             values = []
             for v in raw:
-                if not isinstance(v, dict) or not all(isinstance(v.get(k), str) for k in ("value", "source", "doc")):
-                    problems.add(path, getattr(v, "line", line), "values", "each needs value, source, doc (strings)")
+                if not isinstance(v, dict) or not all(
+                    isinstance(v.get(k), str) for k in ("value", "source", "doc")
+                ):
+                    problems.add(
+                        path,
+                        getattr(v, "line", line),
+                        "values",
+                        "each needs value, source, doc (strings)",
+                    )
                     break
                 values.append(ConflictValue(str(v["value"]), v["source"], v["doc"]))
             else:
                 out.append(
                     Conflict(
-                        id=entry["id"], kind="conflict", brand=entry["brand"], topic=entry["topic"],
-                        subject=entry["subject"], keywords=tuple(keywords), values=tuple(values),
+                        id=entry["id"],
+                        kind="conflict",
+                        brand=entry["brand"],
+                        topic=entry["topic"],
+                        subject=entry["subject"],
+                        keywords=tuple(keywords),
+                        values=tuple(values),
                         advice=str(entry.get("advice", "")).strip(),
                     )
                 )
@@ -300,10 +322,16 @@ def _parse_conflicts(path: Path, problems: _Problems) -> list[Conflict]:
                 continue
             out.append(
                 Conflict(
-                    id=entry["id"], kind="missing", brand=entry["brand"], topic=entry["topic"],
-                    subject=entry["subject"], keywords=tuple(keywords), doc=entry["doc"],
+                    id=entry["id"],
+                    kind="missing",
+                    brand=entry["brand"],
+                    topic=entry["topic"],
+                    subject=entry["subject"],
+                    keywords=tuple(keywords),
+                    doc=entry["doc"],
                     source=tuple(_str_list(entry.get("source")) or ()),
-                    note=str(entry["note"]).strip(), how_to_find=str(entry["how_to_find"]).strip(),
+                    note=str(entry["note"]).strip(),
+                    how_to_find=str(entry["how_to_find"]).strip(),
                 )
             )
         else:
@@ -311,34 +339,64 @@ def _parse_conflicts(path: Path, problems: _Problems) -> list[Conflict]:
     return out
 
 
-def _cross_check(corpus_docs: dict[str, Document], faqs: list[Faq], conflicts: list[Conflict],
-                 problems: _Problems) -> None:
+def _cross_check(
+    docs: list[Document],
+    faqs: list[Faq],
+    conflicts: list[Conflict],
+    problems: _Problems,
+    broken: set[str],
+) -> None:
+    corpus_docs = {d.id: d for d in docs}
     seen: dict[str, str] = {}
-    for item in [*corpus_docs.values(), *faqs, *conflicts]:
+    for item in [*docs, *faqs, *conflicts]:
         where = getattr(item, "path", "conflicts.yaml")
         if item.id in seen:
-            problems.add(Path(where), getattr(item, "line", 1), "id", f"{item.id!r} also used in {seen[item.id]}")
+            problems.add(
+                Path(where),
+                getattr(item, "line", 1),
+                "id",
+                f"{item.id!r} also used in {seen[item.id]}",
+            )
         seen.setdefault(item.id, where)
     for f in faqs:
         doc = corpus_docs.get(f.doc)
         if doc is None:
-            problems.add(Path(f.path), f.line, "doc", f"{f.doc!r} is not a document id")
+            if f.doc not in broken:
+                problems.add(Path(f.path), f.line, "doc", f"{f.doc!r} is not a document id")
             continue
         # A vetted answer may only state numbers its backing document holds.
         backing = normalize(doc.text)
         for tok in number_tokens(f.answer):
             if tok not in backing:
-                problems.add(Path(f.path), f.line, "answer", f"number {tok!r} is not in doc {f.doc!r}")
+                problems.add(
+                    Path(f.path), f.line, "answer", f"number {tok!r} is not in doc {f.doc!r}"
+                )
     for c in conflicts:
         for v in c.values:
             doc = corpus_docs.get(v.doc)
+            if doc is None and v.doc in broken:
+                continue
             if doc is None:
-                problems.add(problems.root / "conflicts.yaml", 1, "values.doc", f"{c.id}: {v.doc!r} is not a document id")
+                problems.add(
+                    problems.root / "conflicts.yaml",
+                    1,
+                    "values.doc",
+                    f"{c.id}: {v.doc!r} is not a document id",
+                )
             elif normalize(v.value) not in normalize(doc.text):
-                problems.add(problems.root / "conflicts.yaml", 1, "values.value",
-                             f"{c.id}: {v.value!r} does not appear in doc {v.doc!r}")
-        if c.kind == "missing" and c.doc not in corpus_docs:
-            problems.add(problems.root / "conflicts.yaml", 1, "doc", f"{c.id}: {c.doc!r} is not a document id")
+                problems.add(
+                    problems.root / "conflicts.yaml",
+                    1,
+                    "values.value",
+                    f"{c.id}: {v.value!r} does not appear in doc {v.doc!r}",
+                )
+        if c.kind == "missing" and c.doc not in corpus_docs and c.doc not in broken:
+            problems.add(
+                problems.root / "conflicts.yaml",
+                1,
+                "doc",
+                f"{c.id}: {c.doc!r} is not a document id",
+            )
 
 
 def load_corpus(root: Path) -> Corpus:
@@ -347,7 +405,10 @@ def load_corpus(root: Path) -> Corpus:
     problems = _Problems(root)
     if not root.is_dir():
         raise CorpusError([f"{root}: knowledge directory not found"])
-    docs: dict[str, Document] = {}
+    docs: list[Document] = []
+    broken: set[str] = (
+        set()
+    )  # documents that failed to parse: references to them are not errors too
     faqs: list[Faq] = []
     conflicts: list[Conflict] = []
     for path in knowledge_files(root):
@@ -355,7 +416,9 @@ def load_corpus(root: Path) -> Corpus:
         if rel.parts[0] == "docs" and path.suffix == ".md":
             doc = _parse_doc(path, problems)
             if doc is not None:
-                docs[doc.id] = doc
+                docs.append(doc)
+            else:
+                broken.add(path.stem)
         elif rel.parts[0] == "faq" and path.suffix in (".yaml", ".yml"):
             faqs.extend(_parse_faqs(path, problems))
         elif rel.as_posix() == "conflicts.yaml":
@@ -364,11 +427,11 @@ def load_corpus(root: Path) -> Corpus:
             problems.add(path, 1, "file", "unexpected file (docs/*.md, faq/*.yaml, conflicts.yaml)")
     if not docs:
         problems.add(root / "docs", 1, "docs", "no documents found")
-    _cross_check(docs, faqs, conflicts, problems)
+    _cross_check(docs, faqs, conflicts, problems, broken)
     if problems.items:
         raise CorpusError(problems.items)
     return Corpus(
-        documents=tuple(docs.values()),
+        documents=tuple(docs),
         faqs=tuple(faqs),
         conflicts=tuple(conflicts),
         fingerprint=fingerprint(root),

@@ -33,10 +33,18 @@ class HybridRetriever:
         self.embedder = embedder
         self.chunks = list(chunks)
         self.by_id = {c.id: c for c in self.chunks}
+        self.faq_chunks = {c.faq_id: c for c in self.chunks if c.kind == "faq"}
         self.faqs = faqs
         self.candidate_k = candidate_k
         self.rrf_k = rrf_k
-        self.bm25 = Bm25Index([index_text(c) for c in self.chunks])
+        # FAQ chunks are keyword-indexed with every paraphrase: customers type those words.
+        self.bm25 = Bm25Index(
+            [
+                index_text(c)
+                + ("\n" + "\n".join(faqs[c.faq_id].paraphrases) if c.faq_id in faqs else "")
+                for c in self.chunks
+            ]
+        )
         self._brand = np.array([c.brand for c in self.chunks])
 
     def _sparse(self, query: str, brands: list[str] | None) -> list[tuple[str, float]]:
@@ -49,7 +57,11 @@ class HybridRetriever:
     def retrieve(self, query: str, brand: str | None = None, k: int = 5) -> Retrieval:
         brands = brand_filter(brand)
         qv = self.embedder.embed_queries([query])[0]
-        dense = [(i, s) for i, s in self.store.query_chunks(qv, self.candidate_k, brands) if i in self.by_id]
+        dense = [
+            (i, s)
+            for i, s in self.store.query_chunks(qv, self.candidate_k, brands)
+            if i in self.by_id
+        ]
         sparse = self._sparse(query, brands)
 
         fused: dict[str, Hit] = {}
@@ -61,12 +73,24 @@ class HybridRetriever:
             hit = fused.setdefault(cid, Hit(self.by_id[cid], 0.0))
             hit.sparse = bm
             hit.score += 1.0 / (self.rrf_k + rank + 1)
-        hits = sorted(fused.values(), key=lambda h: (-h.score, -h.dense))[:k]
-
+        # A customer's wording often matches an FAQ phrasing better than any policy text:
+        # the best-matching FAQs vote for their own (atomic) chunks as a third ranked list.
         faq_match = None
-        for faq_id, phrasing, sim in self.store.query_questions(qv, 3, brands):
-            if faq_id in self.faqs:
+        faq_rank: list[str] = []
+        for faq_id, phrasing, sim in self.store.query_questions(qv, 8, brands):
+            if faq_id not in self.faqs:
+                continue
+            if faq_match is None:
                 faq_match = FaqMatch(self.faqs[faq_id], sim, phrasing)
-                break
+            if faq_id not in faq_rank:
+                faq_rank.append(faq_id)
+        for rank, faq_id in enumerate(faq_rank):
+            chunk = self.faq_chunks.get(faq_id)
+            if chunk is not None:
+                hit = fused.setdefault(chunk.id, Hit(chunk, 0.0))
+                hit.score += 1.0 / (self.rrf_k + rank + 1)
+        hits = sorted(fused.values(), key=lambda h: (-h.score, -h.dense))[:k]
         top_dense = dense[0][1] if dense else 0.0
-        return Retrieval(query=query, brand=brand, hits=hits, faq_match=faq_match, top_dense=top_dense)
+        return Retrieval(
+            query=query, brand=brand, hits=hits, faq_match=faq_match, top_dense=top_dense
+        )

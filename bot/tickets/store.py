@@ -48,8 +48,16 @@ class Ticket:
 
     @classmethod
     def from_row(cls, r: TicketRow) -> Ticket:
-        return cls(r.ticket_id, r.session_id, r.category, r.priority, r.summary,
-                   json.loads(r.transcript), r.status, r.created_at.isoformat())
+        return cls(
+            r.ticket_id,
+            r.session_id,
+            r.category,
+            r.priority,
+            r.summary,
+            json.loads(r.transcript),
+            r.status,
+            r.created_at.isoformat(),
+        )
 
 
 def new_ticket_id() -> str:
@@ -64,6 +72,7 @@ class TicketStore:
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.engine = create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite":
+
             @event.listens_for(self.engine, "connect")
             def _pragmas(conn, _record):
                 cur = conn.cursor()
@@ -71,10 +80,20 @@ class TicketStore:
                 cur.execute("PRAGMA synchronous=FULL")  # an acknowledged ticket survives a crash
                 cur.execute("PRAGMA busy_timeout=5000")
                 cur.close()
+
         _Base.metadata.create_all(self.engine)
 
-    def create(self, *, key: str, session_id: str, category: str, priority: int, summary: str,
-               transcript: list[dict], contact: str | None = None) -> Ticket:
+    def create(
+        self,
+        *,
+        key: str,
+        session_id: str,
+        category: str,
+        priority: int,
+        summary: str,
+        transcript: list[dict],
+        contact: str | None = None,
+    ) -> Ticket:
         now = dt.datetime.now(dt.UTC)
         for _ in range(5):
             with Session(self.engine) as s:
@@ -82,10 +101,17 @@ class TicketStore:
                 if existing:
                     return Ticket.from_row(existing)
                 row = TicketRow(
-                    ticket_id=new_ticket_id(), idempotency_key=key, session_id=session_id,
-                    category=category, priority=priority, summary=summary,
-                    transcript=json.dumps(transcript, ensure_ascii=False), contact=contact,
-                    status="open", created_at=now, updated_at=now,
+                    ticket_id=new_ticket_id(),
+                    idempotency_key=key,
+                    session_id=session_id,
+                    category=category,
+                    priority=priority,
+                    summary=summary,
+                    transcript=json.dumps(transcript, ensure_ascii=False),
+                    contact=contact,
+                    status="open",
+                    created_at=now,
+                    updated_at=now,
                 )
                 s.add(row)
                 try:

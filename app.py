@@ -1,0 +1,22 @@
+"""ASGI entry point: `uvicorn app:app`, or `python app.py --host 127.0.0.1 --port 7860`.
+
+Importing this module builds the routes only; the model and index load in the app's lifespan.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from bot.web.server import create_app
+
+app = create_app()
+
+if __name__ == "__main__":
+    import uvicorn
+
+    p = argparse.ArgumentParser(description="serve the kefu web UI and API")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7860)
+    args = p.parse_args()
+    print(f"kefu: http://{args.host}:{args.port}/  (API docs: /docs)", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port)

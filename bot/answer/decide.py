@@ -1,0 +1,52 @@
+"""The decision: one outcome per turn from retrieval scores and calibrated thresholds.
+
+Pure and cheap, so `python -m bot calibrate` can sweep thresholds over it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.types import Retrieval
+from bot.understand import Reading
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    faq: float
+    answer: float
+    refuse: float
+
+    @classmethod
+    def of(cls, settings) -> Thresholds:
+        return cls(settings.faq_threshold, settings.answer_threshold, settings.refuse_threshold)
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: str
+    reason: str
+    score: float = 0.0
+
+
+def _brand_ambiguous(reading: Reading, retrieval: Retrieval) -> bool:
+    """The brand matters and the question alone does not tell which one."""
+    brands = {h.chunk.brand for h in retrieval.hits[:3]} - {"general"}
+    return len(brands) > 1 or reading.residual_chars < 4
+
+
+def decide(reading: Reading, brand: str | None, retrieval: Retrieval, th: Thresholds) -> Decision:
+    """answered (faq | retrieval), clarify, refused or escalated (low confidence)."""
+    if reading.other_brand:
+        return Decision("refused", "other_brand")
+    if brand is None and reading.brand_sensitive and _brand_ambiguous(reading, retrieval):
+        return Decision("clarify", "brand_unknown")
+    fm = retrieval.faq_match
+    if fm and fm.score >= th.faq:
+        return Decision("answered", "faq", fm.score)
+    top = retrieval.top_dense
+    if not retrieval.hits or (top < th.answer and not reading.in_domain):
+        return Decision("refused", "out_of_scope", top)
+    if top < th.refuse:
+        return Decision("escalated", "low_confidence", top)
+    return Decision("answered", "retrieval", top)

@@ -1,0 +1,1 @@
+"""Evaluation: gold Q&A, baselines, calibration reports and benchmarks."""
