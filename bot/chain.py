@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 import uuid
@@ -160,6 +161,9 @@ class Kefu:
             s.query = s.question
             s.brand = s.brand or sess.brand or r.brand_hint
         sess.pending_question = None
+        if s.query != s.question:
+            # Judge a follow-up by what it asks in context ("奥普的" alone says nothing).
+            s.reading = dataclasses.replace(read(s.query), lang=r.lang, followup=r.followup)
         return s
 
     def _retrieve(self, s: TurnState) -> TurnState:
@@ -182,7 +186,7 @@ class Kefu:
         if s.outcome == "answered" and s.reason == "ticket_status":
             text = self._ticket_status(s.extra["ticket_id"], s.session.id, lang)
         elif s.outcome == "answered":
-            draft = self._draft(s, lang)
+            draft = self._supplement(s, self._draft(s, lang))
             draft = self._disclose(s, draft, lang)
             draft, ok = self._guard_numbers(draft)
             if ok:
@@ -220,6 +224,10 @@ class Kefu:
             return self.answerer.from_faq(faq, chunk, self.titles.get(faq.doc, faq.doc), lang)
         return self.answerer.from_hits(s.query, ret.hits, lang)
 
+    def _supplement(self, s: TurnState, draft: Draft) -> Draft:
+        """A vetted FAQ answer may miss the detail asked about: add the best policy sentence."""
+        return self.answerer.supplement(s.query, draft, s.retrieval.hits, s.reading.lang)
+
     def _chunk_in(self, doc_id: str, needle: str = ""):
         chunks = [c for c in self.retriever.chunks if c.doc_id == doc_id and c.kind == "doc"]
         n = normalize(needle)
@@ -236,9 +244,10 @@ class Kefu:
             if c.brand not in (s.brand, "general") and s.brand is not None:
                 continue
             keyword_hit = any(k.lower() in q for k in c.keywords)
-            if not (c.docs & cited and keyword_hit) and not (
-                c.kind == "conflict" and c.docs & cited
-            ):
+            verbatim = c.kind == "conflict" and any(
+                normalize(v.value) in normalize(text) for v in c.values
+            )
+            if not (c.docs & cited and (keyword_hit or c.kind == "conflict")) and not verbatim:
                 continue
             if c.kind == "conflict" and not any(
                 _states(text, v.value, keyword_hit) for v in c.values

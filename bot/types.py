@@ -173,6 +173,7 @@ class FaqMatch:
     faq: Faq
     score: float
     phrasing: str
+    rank: int | None = None  # where the FAQ's chunk landed in the fused hits (None: not in top k)
 
 
 @dataclass

@@ -28,7 +28,7 @@ _OTHER_BRANDS = re.compile(
     re.I,
 )
 _DOMAIN = re.compile(
-    r"售后|维修|修|保修|质保|客服|电话|热线|投诉|换新|以旧换新|电池|屏幕|屏|充电|网点|服务|费用|收费|"
+    r"售后|售後|维修|修|保修|保休|质保|客服|电话|热线|投诉|换新|以旧换新|电池|屏幕|屏|充电|网点|服务|费用|收费|"
     r"价格|多少钱|工单|报修|安装|配件|检测|退|赔|官方|外包|授权|直营|骗|诈骗|翻新|渠道|人工|联系|"
     r"进度|上门|浴霸|手机|升级|系统|故障|坏|碎|鼓包|漏电|"
     r"repair|warranty|service|hotline|phone|complain|battery|screen|refund|fee|price|support|center|"
@@ -81,7 +81,8 @@ def read(text: str) -> Reading:
         brand_hint=brand or _brand_in(text, _BRAND_HINTS),
         brand_sensitive=bool(_BRAND_SENSITIVE.search(text)),
         other_brand=bool(_OTHER_BRANDS.search(text)) and brand is None,
-        in_domain=bool(_DOMAIN.search(text)),
+        # Naming one of our brands makes a question ours, typos ("保休") and all.
+        in_domain=brand is not None or bool(_DOMAIN.search(text)),
         followup=bool(_FOLLOWUP.search(text)) or len(text) <= 8,
         residual_chars=len(_WORDY.findall(_FILLER.sub("", _BRAND_SENSITIVE.sub("", text)))),
     )

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from bot.types import Retrieval
 from bot.understand import Reading
 
+FAQ_MAX_RANK = 1
+FAQ_SURE = 0.96
+
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -42,7 +45,10 @@ def decide(reading: Reading, brand: str | None, retrieval: Retrieval, th: Thresh
     if brand is None and reading.brand_sensitive and _brand_ambiguous(reading, retrieval):
         return Decision("clarify", "brand_unknown")
     fm = retrieval.faq_match
-    if fm and fm.score >= th.faq:
+    # FAQ-first needs two signals to agree: a close phrasing and a top rank in hybrid retrieval.
+    # A near-verbatim phrasing match is trusted on its own.
+    ranked = fm is not None and fm.rank is not None and fm.rank < FAQ_MAX_RANK
+    if fm and fm.score >= th.faq and (ranked or fm.score >= FAQ_SURE):
         return Decision("answered", "faq", fm.score)
     top = retrieval.top_dense
     if not retrieval.hits or (top < th.answer and not reading.in_domain):

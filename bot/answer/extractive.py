@@ -11,6 +11,7 @@ from bot.types import Chunk, Citation, Faq, Hit
 
 MAX_SENTENCES = 3
 SHORT_CHUNK_CHARS = 160
+MIN_NEW_TERMS = 2  # query terms a supplementary sentence must add (words or character bigrams)
 
 
 @dataclass
@@ -27,10 +28,12 @@ def citation(chunk: Chunk) -> Citation:
     )
 
 
-def best_sentences(query: str, text: str, limit: int = MAX_SENTENCES) -> list[str]:
+def best_sentences(
+    query: str, text: str, limit: int = MAX_SENTENCES, force: bool = False
+) -> list[str]:
     """The sentences sharing most query terms, in their original order."""
     sentences = split_sentences(text)
-    if len(text) <= SHORT_CHUNK_CHARS or len(sentences) <= limit:
+    if not force and (len(text) <= SHORT_CHUNK_CHARS or len(sentences) <= limit):
         return sentences
     q = set(tokenize(query))
     scored = []
@@ -67,3 +70,24 @@ class ExtractiveAnswerer:
         else:
             text = f"根据《{top.title}》:{body}"
         return Draft(text, [citation(top)])
+
+    def supplement(self, query: str, draft: Draft, hits: list[Hit], lang: str) -> Draft:
+        """Append the top policy chunk's best sentence when it covers query terms the draft lacks."""
+        if not draft.citations or not hits:
+            return draft
+        doc_hit = next((h for h in hits[:3] if h.chunk.kind == "doc"), None)
+        if doc_hit is None or doc_hit.chunk.doc_id not in {c.doc_id for c in draft.citations}:
+            return draft
+        q = set(tokenize(query))
+        have = q.intersection(tokenize(draft.text))
+        best = best_sentences(query, doc_hit.chunk.text, limit=1, force=True)
+        if not best or best[0] in draft.text:
+            return draft
+        adds = q.intersection(tokenize(best[0])) - have
+        if len(adds) < MIN_NEW_TERMS:
+            return draft
+        lead = "\nMore detail: " if lang == "en" else "\n补充:"
+        cites = list(draft.citations)
+        if citation(doc_hit.chunk) not in cites:
+            cites.append(citation(doc_hit.chunk))
+        return Draft(f"{draft.text}{lead}{best[0]}", cites)

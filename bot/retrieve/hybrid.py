@@ -10,6 +10,8 @@ from bot.index.sparse import Bm25Index
 from bot.ingest.chunker import index_text
 from bot.types import Chunk, Faq, FaqMatch, Hit, Retrieval
 
+SPARSE_DOMINANCE = 1.5
+
 
 def brand_filter(brand: str | None) -> list[str] | None:
     """A known brand narrows the search to it and to brand-neutral knowledge."""
@@ -73,6 +75,10 @@ class HybridRetriever:
             hit = fused.setdefault(cid, Hit(self.by_id[cid], 0.0))
             hit.sparse = bm
             hit.score += 1.0 / (self.rrf_k + rank + 1)
+        # Rank fusion ignores margins; a keyword match far ahead of the rest ("外包") earns a
+        # second vote, since the compressed e5 cosines rarely separate such cases.
+        if len(sparse) >= 2 and sparse[0][1] >= SPARSE_DOMINANCE * sparse[1][1]:
+            fused[sparse[0][0]].score += 1.0 / (self.rrf_k + 1)
         # A customer's wording often matches an FAQ phrasing better than any policy text:
         # the best-matching FAQs vote for their own (atomic) chunks as a third ranked list.
         faq_match = None
@@ -90,6 +96,10 @@ class HybridRetriever:
                 hit = fused.setdefault(chunk.id, Hit(chunk, 0.0))
                 hit.score += 1.0 / (self.rrf_k + rank + 1)
         hits = sorted(fused.values(), key=lambda h: (-h.score, -h.dense))[:k]
+        if faq_match is not None:
+            faq_match.rank = next(
+                (i for i, h in enumerate(hits) if h.chunk.faq_id == faq_match.faq.id), None
+            )
         top_dense = dense[0][1] if dense else 0.0
         return Retrieval(
             query=query, brand=brand, hits=hits, faq_match=faq_match, top_dense=top_dense
