@@ -151,23 +151,11 @@ def cmd_ask(args) -> int:
 
 # -- ingest -----------------------------------------------------------------------
 def cmd_ingest(args) -> int:
-    from bot.factory import build_embedder, build_store
-    from bot.ingest.indexer import sync
-    from bot.ingest.loader import load_corpus
+    from bot.factory import ingest
 
     settings = _settings()
-    corpus = load_corpus(settings.knowledge_dir)  # validates everything before any write
     with stdout_to_stderr():
-        embedder = build_embedder(settings)
-        store = build_store(settings)
-        report = sync(
-            corpus,
-            store,
-            embedder,
-            chunk_max_tokens=settings.chunk_max_tokens,
-            encoding=settings.tiktoken_encoding,
-            progress=not args.quiet,
-        )
+        report = ingest(settings, progress=not args.quiet)
     _err(report.summary())
     return 0
 

@@ -32,6 +32,22 @@ def build_tickets(settings: Settings):
     return TicketStore(settings.tickets_db_url)
 
 
+def ingest(settings: Settings, *, embedder=None, store=None, progress: bool = True):
+    """Validate knowledge/ (nothing is written if it is malformed), then sync the index."""
+    from bot.ingest.indexer import sync
+    from bot.ingest.loader import load_corpus
+
+    corpus = load_corpus(settings.knowledge_dir)
+    return sync(
+        corpus,
+        store or build_store(settings),
+        embedder or build_embedder(settings),
+        chunk_max_tokens=settings.chunk_max_tokens,
+        encoding=settings.tiktoken_encoding,
+        progress=progress,
+    )
+
+
 def open_index(settings: Settings, store, embedder, corpus) -> list:
     """The indexed chunks, after checking the index matches knowledge/ and the model."""
     try:

@@ -28,9 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=3, help="timed passes over the questions")
     args = ap.parse_args(argv)
 
-    from bot.factory import build_bot, build_embedder, build_store
-    from bot.ingest.indexer import sync
-    from bot.ingest.loader import load_corpus
+    from bot.factory import build_bot, build_embedder, ingest
     from bot.settings import Settings
 
     base = Settings()
@@ -42,23 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         embedder = build_embedder(settings)
         embedder.warm_up()
         model_load = time.perf_counter() - t0
-        corpus = load_corpus(settings.knowledge_dir)
-        cold = sync(
-            corpus,
-            build_store(settings),
-            embedder,
-            chunk_max_tokens=settings.chunk_max_tokens,
-            encoding=settings.tiktoken_encoding,
-            progress=False,
-        )
-        noop = sync(
-            corpus,
-            build_store(settings),
-            embedder,
-            chunk_max_tokens=settings.chunk_max_tokens,
-            encoding=settings.tiktoken_encoding,
-            progress=False,
-        )
+        cold = ingest(settings, embedder=embedder, progress=False)
+        noop = ingest(settings, embedder=embedder, progress=False)
         t0 = time.perf_counter()
         bot = build_bot(settings, embedder=embedder, chat_log=False)
         bot_build = time.perf_counter() - t0

@@ -51,20 +51,10 @@ def real_embedder():
 @pytest.fixture(scope="session")
 def real_index(tmp_path_factory, real_embedder) -> Path:
     """knowledge/ ingested with the real model into a session-wide data dir."""
-    from bot.factory import build_store
-    from bot.ingest.indexer import sync
-    from bot.ingest.loader import load_corpus
+    from bot.factory import ingest
 
     data = tmp_path_factory.mktemp("data")
-    settings = make_settings(data)
-    sync(
-        load_corpus(settings.knowledge_dir),
-        build_store(settings),
-        real_embedder,
-        chunk_max_tokens=settings.chunk_max_tokens,
-        encoding=settings.tiktoken_encoding,
-        progress=False,
-    )
+    ingest(make_settings(data), embedder=real_embedder, progress=False)
     return data
 
 

@@ -5,21 +5,12 @@ from __future__ import annotations
 import pytest
 
 from bot.errors import CorpusError
-from bot.factory import build_store
-from bot.ingest.indexer import sync
-from bot.ingest.loader import load_corpus
+from bot.factory import build_store, ingest
 from tests.conftest import make_settings
 
 
 def _ingest(settings, embedder):
-    return sync(
-        load_corpus(settings.knowledge_dir),
-        build_store(settings),
-        embedder,
-        chunk_max_tokens=settings.chunk_max_tokens,
-        encoding=settings.tiktoken_encoding,
-        progress=False,
-    )
+    return ingest(settings, embedder=embedder, progress=False)
 
 
 class CountingEmbedder:

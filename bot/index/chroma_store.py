@@ -117,33 +117,44 @@ class ChromaStore:
         got = self.chunks.get(include=["metadatas"])
         return {i: m["doc_id"] for i, m in zip(got["ids"], got["metadatas"], strict=True)}
 
-    def add_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
-        for i in range(0, len(chunks), _BATCH):
-            part = chunks[i : i + _BATCH]
-            self.chunks.upsert(
-                ids=[c.id for c in part],
+    @staticmethod
+    def _upsert(collection, ids, vectors: np.ndarray, documents, metadatas) -> None:
+        for i in range(0, len(ids), _BATCH):
+            collection.upsert(
+                ids=ids[i : i + _BATCH],
                 embeddings=vectors[i : i + _BATCH].tolist(),
-                documents=[c.text for c in part],
-                metadatas=[c.metadata() for c in part],
+                documents=documents[i : i + _BATCH],
+                metadatas=metadatas[i : i + _BATCH],
             )
+
+    @staticmethod
+    def _delete(collection, ids: Sequence[str]) -> None:
+        for i in range(0, len(ids), _BATCH):
+            collection.delete(ids=list(ids[i : i + _BATCH]))
+
+    def add_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        self._upsert(
+            self.chunks,
+            [c.id for c in chunks],
+            vectors,
+            [c.text for c in chunks],
+            [c.metadata() for c in chunks],
+        )
 
     def add_questions(self, questions: Sequence[FaqQuestion], vectors: np.ndarray) -> None:
-        for i in range(0, len(questions), _BATCH):
-            part = questions[i : i + _BATCH]
-            self.questions.upsert(
-                ids=[q.id for q in part],
-                embeddings=vectors[i : i + _BATCH].tolist(),
-                documents=[q.text for q in part],
-                metadatas=[{"faq_id": q.faq_id, "brand": q.brand} for q in part],
-            )
+        self._upsert(
+            self.questions,
+            [q.id for q in questions],
+            vectors,
+            [q.text for q in questions],
+            [{"faq_id": q.faq_id, "brand": q.brand} for q in questions],
+        )
 
     def delete_chunks(self, ids: Sequence[str]) -> None:
-        for i in range(0, len(ids), _BATCH):
-            self.chunks.delete(ids=list(ids[i : i + _BATCH]))
+        self._delete(self.chunks, ids)
 
     def delete_questions(self, ids: Sequence[str]) -> None:
-        for i in range(0, len(ids), _BATCH):
-            self.questions.delete(ids=list(ids[i : i + _BATCH]))
+        self._delete(self.questions, ids)
 
     # -- reads ----------------------------------------------------------------
     def all_chunks(self) -> list[Chunk]:
