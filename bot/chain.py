@@ -23,6 +23,10 @@ from bot.understand import Reading, read
 
 _TICKET_ID = re.compile(r"KF-[A-Z2-9]{6}", re.I)
 _CITE_MARK = re.compile(r"\[\d+\]")
+# The answer already says the value is missing: adding the missing-value note would repeat it.
+_SAYS_MISSING = re.compile(
+    r"没有给出|没有提供|未给出|未提供|未公布|没有写明|资料(里|中)?没有|暂无|not given|don't have"
+)
 
 
 def _states(text: str, value: str, keyword_hit: bool) -> bool:
@@ -280,7 +284,7 @@ class Kefu:
                 text += "\n" + say(
                     "conflict", lang, subject=c.subject, values=values, advice=c.advice
                 )
-            elif c.note not in text:
+            elif c.note not in text and not _SAYS_MISSING.search(text):
                 chunk = self._chunk_in(c.doc)
                 if chunk and citation(chunk) not in cites:
                     cites.append(citation(chunk))
