@@ -32,7 +32,7 @@ def _answer_doc(state, decision) -> str | None:
     return hits[0].chunk.doc_id if hits else None
 
 
-def _score(cases, states, th: Thresholds) -> tuple[int, int, int]:
+def score(cases, states, th: Thresholds) -> tuple[int, int, int]:
     """(correct outcomes, answered, wrong among answered)."""
     correct = answered = wrong = 0
     for case, state in zip(cases, states, strict=True):
@@ -61,7 +61,7 @@ def sweep(cases: list[dict], states: list, max_wrong: float = MAX_WRONG_ANSWERED
                 th = Thresholds(
                     round(float(faq), 3), round(float(answer), 3), round(float(refuse), 3)
                 )
-                correct, answered, wrong = _score(cases, states, th)
+                correct, answered, wrong = score(cases, states, th)
                 rate = wrong / answered if answered else 0.0
                 curve.append((answered / len(cases), 1 - rate))
                 key = (rate <= max_wrong, correct, -wrong, th.refuse, th.faq, th.answer)

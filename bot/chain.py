@@ -315,9 +315,9 @@ class Kefu:
             return 1.0
         if s.reason.startswith("trigger") or s.reason == "ticket_status":
             return 1.0
-        lo, hi = st.refuse_threshold, st.faq_threshold
-        score = s.confidence
-        return float(min(1.0, max(0.0, (score - lo) / max(hi - lo, 1e-6))))
+        # 0.5 sits on the answer/escalate boundary; 1.0 is a perfect match.
+        lo = st.refuse_threshold
+        return float(min(1.0, max(0.0, 0.5 + 0.5 * (s.confidence - lo) / max(1.0 - lo, 1e-6))))
 
     def _open_ticket(self, s: TurnState) -> str | None:
         if self.tickets is None:

@@ -201,6 +201,22 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from bot.chatlog import ChatLog
+    from bot.gaps import format_gaps, knowledge_gaps
+
+    settings = _settings()
+    records = ChatLog(Path(args.log) if args.log else settings.chat_log_path).read()
+    embed = None
+    if not args.no_embed:
+        from bot.factory import build_embedder
+
+        with stdout_to_stderr():
+            embed = build_embedder(settings).embed_queries
+    print(format_gaps(knowledge_gaps(records, embed=embed), limit=args.limit))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bot", description="kefu after-sales bot")
     sub = p.add_subparsers(dest="command", required=True)
@@ -226,6 +242,12 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--split", default="dev")
     c.add_argument("--dry-run", action="store_true", help="print, do not write bot/thresholds.json")
     c.set_defaults(fn=cmd_calibrate)
+
+    r = sub.add_parser("report", help="knowledge gaps from the chat log, most frequent first")
+    r.add_argument("--log", help="chat log (default: KEFU_CHAT_LOG or data/chat_log.jsonl)")
+    r.add_argument("--limit", type=int, default=30, help="groups to list")
+    r.add_argument("--no-embed", action="store_true", help="group by character bigrams, no model")
+    r.set_defaults(fn=cmd_report)
 
     t = sub.add_parser("tickets", help="staff: list, show or close tickets")
     t.add_argument("action", choices=["list", "show", "close"])

@@ -95,7 +95,8 @@ def knowledge_gaps(
     """Gap turns grouped by similarity (greedy, against each group's most asked wording).
 
     `embed` is the bot embedder's `embed_queries`; without it, bigram Jaccard is used. Questions
-    about different brands never share a group. Most frequent groups first, then most recent.
+    about different brands (ours, another, none named) never share a group. Most frequent groups
+    first, then most recent.
     """
     if threshold is None:
         threshold = EMBED_THRESHOLD if embed is not None else JACCARD_THRESHOLD
@@ -110,7 +111,7 @@ def knowledge_gaps(
     distinct.sort(key=lambda q: len(by_question[q]), reverse=True)
     texts = [by_question[q][-1]["question"].strip() for q in distinct]
     sim = _similarity(texts, embed)
-    brands = [read(t).brand_hint for t in texts]
+    brands = [_brand(t) for t in texts]
     seeds: list[int] = []
     groups: list[Group] = []
     for i, q in enumerate(distinct):
@@ -131,6 +132,12 @@ def knowledge_gaps(
     groups.sort(key=lambda g: g.last_seen, reverse=True)
     groups.sort(key=lambda g: g.count, reverse=True)
     return groups
+
+
+def _brand(question: str) -> str | None:
+    """Our brand the question names or hints at, `other` for another brand, else None."""
+    r = read(question)
+    return r.brand_hint or ("other" if r.other_brand else None)
 
 
 def _last(turns: Sequence[dict]) -> str:

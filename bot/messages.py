@@ -25,7 +25,7 @@ _MESSAGES: dict[str, dict[str, str]] = {
     },
     "ticket": {
         "zh": "工单号:{ticket_id}。您可以随时发送工单号查询处理进度。",
-        "en": "Ticket id: {ticket_id}. Send the ticket id any time to check its status.",
+        "en": " Ticket id: {ticket_id}. Send the ticket id any time to check its status.",
     },
     "conflict": {
         "zh": "请注意,关于{subject},资料之间说法不一:{values}。{advice}",

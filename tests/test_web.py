@@ -25,7 +25,15 @@ def test_chat_returns_the_contract_with_a_session(client):
     r = client.post("/api/chat", json={"question": "oppo维修后换的配件保修多久"})
     assert r.status_code == 200
     body = r.json()
-    assert {"outcome", "answer", "citations", "confidence", "ticket_id", "latency_ms", "session_id"} <= set(body)
+    assert {
+        "outcome",
+        "answer",
+        "citations",
+        "confidence",
+        "ticket_id",
+        "latency_ms",
+        "session_id",
+    } <= set(body)
     assert body["outcome"] == "answered" and "90天" in body["answer"]
     assert body["citations"][0]["doc_id"] == "oppo-warranty"
 
@@ -33,7 +41,9 @@ def test_chat_returns_the_contract_with_a_session(client):
 def test_follow_up_in_the_same_session_uses_the_earlier_turn(client):
     first = client.post("/api/chat", json={"question": "客服电话多少?"}).json()
     assert first["outcome"] == "clarify"
-    second = client.post("/api/chat", json={"question": "奥普的", "session_id": first["session_id"]}).json()
+    second = client.post(
+        "/api/chat", json={"question": "奥普的", "session_id": first["session_id"]}
+    ).json()
     assert second["outcome"] == "answered"
     assert second["citations"][0]["doc_id"].startswith("aupu-")
 

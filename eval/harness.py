@@ -1,0 +1,254 @@
+"""Run the gold cases through the bot (the `bot ask --batch` path), the baselines and calibration."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.answer.decide import Thresholds
+from bot.calibrate import MAX_WRONG_ANSWERED, load_gold, score, sweep
+from bot.settings import THRESHOLDS_FILE
+from bot.types import Answer
+from eval.baselines import run_baselines
+from eval.metrics import Record, by_category, summarize
+
+if TYPE_CHECKING:
+    from bot.chain import Kefu
+
+EVAL_DIR = Path(__file__).resolve().parent
+GOLD = EVAL_DIR / "gold.jsonl"
+FLOORS = EVAL_DIR / "floors.json"
+OURS = "kefu"
+SPLITS = ("test", "dev", "all")
+
+
+@dataclass
+class EvalRun:
+    """Everything one run measured: records per system (ours first), calibration, provenance."""
+
+    split: str
+    started: dt.datetime
+    meta: dict
+    records: dict[str, list[Record]]
+    calibration: dict | None
+    seconds: float = 0.0
+
+    @property
+    def metrics(self) -> dict[str, dict]:
+        """{system: {"overall": ..., "by_category": ...}}."""
+        return {
+            name: {"overall": summarize(recs), "by_category": by_category(recs)}
+            for name, recs in self.records.items()
+        }
+
+
+def load_cases(split: str, gold: Path = GOLD) -> list[dict]:
+    """Gold cases of one split (`all` for both), in file order."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    return load_gold(gold, None if split == "all" else split)
+
+
+def load_floors(path: Path = FLOORS) -> dict:
+    """{"min": {metric: floor}, "max": {metric: ceiling}} for the test split."""
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def session_ids(cases: Sequence[dict], run_id: str) -> list[str]:
+    """One id per case: shared by cases with the same `session`, as `bot ask --batch` does."""
+    return [
+        f"{run_id}:{c['session']}" if c.get("session") else f"{run_id}:line:{c['id']}"
+        for c in cases
+    ]
+
+
+def record_of(case: dict, answer: Answer) -> Record:
+    """A gold case and the bot's Answer as one record."""
+    return Record.from_case(
+        case,
+        outcome=answer.outcome,
+        answer=answer.text,
+        citations=[
+            {"doc_id": c.doc_id, "title": c.title, "source": c.source, "text": c.text}
+            for c in answer.citations
+        ],
+        retrieved=[
+            {
+                "doc_id": h.chunk.doc_id,
+                "score": h.score,
+                "dense": h.dense,
+                "sparse": h.sparse,
+                "text": h.chunk.text,
+            }
+            for h in answer.hits
+        ],
+        latency_ms=answer.latency_ms,
+        confidence=answer.confidence,
+        reason=answer.reason,
+        ticket_id=answer.ticket_id,
+    )
+
+
+def ask_all(bot: Kefu, cases: Sequence[dict], run_id: str) -> list[Record]:
+    """Every case through `bot.ask`, conversations in file order, nothing logged."""
+    return [
+        record_of(c, bot.ask(c["question"], session_id=sid, log=False))
+        for c, sid in zip(cases, session_ids(cases, run_id), strict=True)
+    ]
+
+
+# -- calibration view ------------------------------------------------------------------
+def operating_point(cases: Sequence[dict], states: Sequence, th: Thresholds) -> dict:
+    """Coverage (share answered) and accuracy (share of answered that are right) at `th`."""
+    correct, answered, wrong = score(cases, states, th)
+    n = len(cases)
+    return {
+        "cases": n,
+        "correct": correct,
+        "answered": answered,
+        "wrong_among_answered": wrong,
+        "coverage": answered / n if n else None,
+        "accuracy": 1 - wrong / answered if answered else None,
+        "outcome_accuracy": correct / n if n else None,
+    }
+
+
+def frontier(points: Sequence[Sequence[float]]) -> list[tuple[float, float]]:
+    """The (coverage, accuracy) points no other point beats on both, by coverage."""
+    best: list[tuple[float, float]] = []
+    for cov, acc in sorted(points, key=lambda p: (-p[0], -p[1])):
+        if not best or acc > best[-1][1]:
+            best.append((cov, acc))
+    return sorted(best)
+
+
+def _states(bot: Kefu, cases: Sequence[dict], run_id: str) -> list:
+    # Single-turn cases only, as `bot calibrate` does: a follow-up depends on earlier outcomes.
+    return [bot.prepare(c["question"], session_id=f"{run_id}:cal:{c['id']}") for c in cases]
+
+
+def calibration_view(bot: Kefu, gold: Path, run_id: str, with_test: bool) -> dict:
+    """The dev coverage-accuracy cloud and frontier, the operating point in use, and a re-fit."""
+    th = Thresholds.of(bot.settings)
+    dev = [c for c in load_gold(gold, "dev") if not c.get("session")]
+    dev_states = _states(bot, dev, run_id)
+    refit = sweep(dev, dev_states)
+    view = {
+        "target_max_wrong_answered": MAX_WRONG_ANSWERED,
+        "thresholds": {"faq": th.faq, "answer": th.answer, "refuse": th.refuse},
+        "dev": operating_point(dev, dev_states, th),
+        "curve": refit["curve"],
+        "frontier": frontier(refit["curve"]),
+        "refit": {"thresholds": refit["thresholds"], "dev": refit["dev"]},
+    }
+    if with_test:
+        test = [c for c in load_gold(gold, "test") if not c.get("session")]
+        view["test"] = operating_point(test, _states(bot, test, run_id), th)
+    return view
+
+
+# -- provenance ------------------------------------------------------------------------
+def thresholds_source() -> str:
+    """Where the thresholds in use came from: environment, bot/thresholds.json, or defaults."""
+    env = [
+        k
+        for k in ("KEFU_FAQ_THRESHOLD", "KEFU_ANSWER_THRESHOLD", "KEFU_REFUSE_THRESHOLD")
+        if k in os.environ
+    ]
+    if env:
+        return "environment (" + ", ".join(env) + ")"
+    if THRESHOLDS_FILE.exists():
+        cal = json.loads(THRESHOLDS_FILE.read_text(encoding="utf-8")).get("calibrated_on", {})
+        return f"bot/thresholds.json (calibrated {cal.get('date', '?')} on {cal.get('split', '?')})"
+    return "defaults in bot/settings.py (bot/thresholds.json absent)"
+
+
+def git_revision() -> str:
+    """Short commit, with `+dirty` when the tree has changes; `unknown` outside git."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=EVAL_DIR,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain"],
+            capture_output=True,
+            text=True,
+            cwd=EVAL_DIR,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
+def describe(bot: Kefu) -> dict:
+    """Model, index and settings: what a reader needs to reproduce the numbers."""
+    s, r = bot.settings, bot.retriever
+    return {
+        "embedding_model": s.embedding_model,
+        "model_fingerprint": r.embedder.fingerprint,
+        "knowledge_fingerprint": bot.corpus.fingerprint,
+        "documents": len(bot.corpus.documents),
+        "faqs": len(bot.corpus.faqs),
+        "chunks": len(r.chunks),
+        "thresholds": {
+            "faq": s.faq_threshold,
+            "answer": s.answer_threshold,
+            "refuse": s.refuse_threshold,
+        },
+        "thresholds_source": thresholds_source(),
+        "settings": {
+            "top_k": s.top_k,
+            "candidate_k": s.candidate_k,
+            "rrf_k": s.rrf_k,
+            "chunk_max_tokens": s.chunk_max_tokens,
+            "query_prefix": s.query_prefix,
+            "passage_prefix": s.passage_prefix,
+            "collection": s.collection,
+            "knowledge_dir": str(s.knowledge_dir),
+            "data_dir": str(s.data_dir),
+        },
+        "answerer": type(bot.answerer).__name__,
+        "git": git_revision(),
+    }
+
+
+def run_eval(
+    bot: Kefu,
+    split: str = "test",
+    *,
+    baselines: bool = True,
+    calibration: bool = True,
+    gold: Path = GOLD,
+) -> EvalRun:
+    """One full evaluation with an already built bot (built once by the caller)."""
+    started = dt.datetime.now().astimezone()
+    t0 = time.perf_counter()
+    run_id = f"eval:{uuid.uuid4().hex[:8]}"
+    cases = load_cases(split, gold)
+    records = {OURS: ask_all(bot, cases, run_id)}
+    if baselines:
+        records.update(run_baselines(bot, cases))
+    cal = calibration_view(bot, gold, run_id, with_test=split != "dev") if calibration else None
+    meta = {
+        **describe(bot),
+        "split": split,
+        "gold": str(gold),
+        "cases": len(cases),
+        "date": started.isoformat(timespec="seconds"),
+    }
+    return EvalRun(split, started, meta, records, cal, time.perf_counter() - t0)

@@ -1,0 +1,216 @@
+"""Metrics over result records: pure functions, so each one is unit-tested on hand-made records.
+
+A record is one gold case plus what a system (the bot or a baseline) returned for it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bot.guard.numbers import unsupported_numbers
+
+_CITE_MARK = re.compile(r"\[\d+\]")
+_TICKET_ID = re.compile(r"KF-[A-Z2-9]{6}", re.I)
+
+
+@dataclass
+class Record:
+    """One gold case and one system's reply to it."""
+
+    id: str
+    category: str
+    question: str
+    expected_outcome: list[str]
+    outcome: str
+    answer: str = ""
+    key_facts: list[list[str]] = field(default_factory=list)
+    expected_sources: list[str] = field(default_factory=list)
+    forbidden: list[str] = field(default_factory=list)
+    citations: list[dict] = field(default_factory=list)  # doc_id, title, source, text
+    retrieved: list[dict] = field(default_factory=list)  # doc_id, score, dense, sparse, text
+    latency_ms: float = 0.0
+    confidence: float = 0.0
+    reason: str = ""
+    ticket_id: str | None = None
+    session: str | None = None
+    split: str = ""
+
+    @classmethod
+    def from_case(cls, case: dict, **got) -> Record:
+        """The gold fields of `case` plus the reply fields in `got`."""
+        return cls(
+            id=case["id"],
+            category=case["category"],
+            question=case["question"],
+            expected_outcome=list(case["expected_outcome"]),
+            key_facts=case.get("key_facts", []),
+            expected_sources=case.get("expected_sources", []),
+            forbidden=case.get("forbidden", []),
+            session=case.get("session"),
+            split=case.get("split", ""),
+            **got,
+        )
+
+
+# -- per record ---------------------------------------------------------------------
+def outcome_ok(r: Record) -> bool:
+    """The outcome is one the case accepts."""
+    return r.outcome in r.expected_outcome
+
+
+def missing_facts(r: Record) -> list[list[str]]:
+    """Key-fact groups with no variant in the answer (case-insensitive substrings)."""
+    text = r.answer.lower()
+    return [g for g in r.key_facts if not any(v.lower() in text for v in g)]
+
+
+def facts_ok(r: Record) -> bool:
+    """Every key-fact group has at least one variant in the answer."""
+    return not missing_facts(r)
+
+
+def cited_ok(r: Record) -> bool:
+    """An answered case that names sources cites at least one of them."""
+    if r.outcome != "answered" or not r.expected_sources:
+        return True
+    return bool({c["doc_id"] for c in r.citations} & set(r.expected_sources))
+
+
+def forbidden_hits(r: Record) -> list[str]:
+    """The forbidden patterns that match the answer."""
+    return [p for p in r.forbidden if re.search(p, r.answer)]
+
+
+def invented_numbers(r: Record) -> list[str]:
+    """Figures in the answer that no cited text holds.
+
+    Ticket ids are identifiers, not figures, so they are left out; a reply without citations
+    (refusal, handoff) has nothing to support any figure it states.
+    """
+    text = _TICKET_ID.sub("", _CITE_MARK.sub("", r.answer))
+    return unsupported_numbers(
+        text, [f"{c.get('title', '')}\n{c.get('text', '')}" for c in r.citations]
+    )
+
+
+def doc_ranking(r: Record) -> list[str]:
+    """Distinct doc ids of the retrieved hits, best first."""
+    return list(dict.fromkeys(h["doc_id"] for h in r.retrieved))
+
+
+def hit_at(r: Record, k: int) -> bool:
+    """An expected source is among the top k distinct retrieved docs."""
+    return bool(set(doc_ranking(r)[:k]) & set(r.expected_sources))
+
+
+def reciprocal_rank(r: Record) -> float:
+    """1/rank of the first expected source among the retrieved docs (0 when absent)."""
+    for rank, doc in enumerate(doc_ranking(r), 1):
+        if doc in r.expected_sources:
+            return 1.0 / rank
+    return 0.0
+
+
+def failure_reasons(r: Record) -> list[str]:
+    """Why a case fails, in words; empty when it passes."""
+    out = []
+    if not outcome_ok(r):
+        out.append(f"outcome {r.outcome} (expected {'|'.join(r.expected_outcome)})")
+    if r.outcome == "answered":
+        missing = missing_facts(r)
+        if missing:
+            out.append("missing facts " + ", ".join("|".join(g) for g in missing))
+        if not cited_ok(r):
+            out.append("cites none of " + ", ".join(r.expected_sources))
+    if hits := forbidden_hits(r):
+        out.append(f"forbidden {len(hits)}×")
+    if nums := invented_numbers(r):
+        out.append("invented " + ", ".join(nums))
+    return out
+
+
+def passes(r: Record) -> bool:
+    """Right outcome; if answered, all key facts and a right citation; nothing forbidden or invented."""
+    return not failure_reasons(r)
+
+
+# -- aggregates ---------------------------------------------------------------------
+def rate(hits: Sequence[bool]) -> float | None:
+    """Share of True, or None for an empty list (shown as n/a, never as 0 or 100%)."""
+    return sum(hits) / len(hits) if hits else None
+
+
+def percentile(values: Sequence[float], p: float) -> float | None:
+    """Linear-interpolated percentile (p in 0..100), None when there are no values."""
+    return float(np.percentile(values, p)) if len(values) else None
+
+
+def _where(records: Sequence[Record], keep: Callable[[Record], bool]) -> list[Record]:
+    return [r for r in records if keep(r)]
+
+
+def escalation_scores(records: Sequence[Record]) -> tuple[float | None, float | None]:
+    """(precision, recall): positives are cases that accept only `escalated`."""
+    positive = [r.expected_outcome == ["escalated"] for r in records]
+    predicted = [r.outcome == "escalated" for r in records]
+    tp = sum(p and q for p, q in zip(positive, predicted, strict=True))
+    precision = tp / sum(predicted) if any(predicted) else None
+    recall = tp / sum(positive) if any(positive) else None
+    return precision, recall
+
+
+def summarize(records: Sequence[Record]) -> dict:
+    """Every headline metric over `records` (None where a metric has no cases)."""
+    answered = _where(records, lambda r: r.outcome == "answered" and bool(r.key_facts))
+    sourced = _where(records, lambda r: bool(r.expected_sources))
+    precision, recall = escalation_scores(records)
+    oos = _where(records, lambda r: r.category == "out-of-scope")
+    conflicts = _where(records, lambda r: r.category == "conflicts")
+    latency = [r.latency_ms for r in records]
+    return {
+        "cases": len(records),
+        "pass_rate": rate([passes(r) for r in records]),
+        "outcome_accuracy": rate([outcome_ok(r) for r in records]),
+        "key_fact_accuracy": rate([facts_ok(r) for r in answered]),
+        "key_fact_cases": len(answered),
+        "citation_accuracy": rate(
+            [cited_ok(r) for r in records if r.outcome == "answered" and r.expected_sources]
+        ),
+        "hit_at_1": rate([hit_at(r, 1) for r in sourced]),
+        "hit_at_3": rate([hit_at(r, 3) for r in sourced]),
+        "mrr": sum(reciprocal_rank(r) for r in sourced) / len(sourced) if sourced else None,
+        "retrieval_cases": len(sourced),
+        "escalation_precision": precision,
+        "escalation_recall": recall,
+        "out_of_scope_refusal_rate": rate([r.outcome == "refused" for r in oos]),
+        "conflict_disclosure_rate": rate([facts_ok(r) for r in conflicts]),
+        "invented_numbers": sum(len(invented_numbers(r)) for r in records),
+        "forbidden_hits": sum(len(forbidden_hits(r)) for r in records),
+        "answered_share": rate([r.outcome == "answered" for r in records]),
+        "latency_p50_ms": percentile(latency, 50),
+        "latency_p95_ms": percentile(latency, 95),
+    }
+
+
+def by_category(records: Sequence[Record]) -> dict[str, dict]:
+    """summarize() per category, in the order categories first appear."""
+    cats = list(dict.fromkeys(r.category for r in records))
+    return {c: summarize([r for r in records if r.category == c]) for c in cats}
+
+
+def check_floors(summary: dict, floors: dict) -> list[str]:
+    """Floor violations as readable lines; floors is {"min": {...}, "max": {...}}."""
+    out = []
+    for name, low in floors.get("min", {}).items():
+        value = summary.get(name)
+        if value is None or value < low:
+            out.append(f"{name} = {value} < floor {low}")
+    for name, high in floors.get("max", {}).items():
+        value = summary.get(name)
+        if value is None or value > high:
+            out.append(f"{name} = {value} > ceiling {high}")
+    return out
