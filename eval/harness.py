@@ -171,25 +171,16 @@ def thresholds_source() -> str:
     return "defaults in bot/settings.py (bot/thresholds.json absent)"
 
 
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", *args], capture_output=True, text=True, cwd=EVAL_DIR, check=True, timeout=10
+    ).stdout.strip()
+
+
 def git_revision() -> str:
     """Short commit, with `+dirty` when the tree has changes; `unknown` outside git."""
     try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            cwd=EVAL_DIR,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain"],
-            capture_output=True,
-            text=True,
-            cwd=EVAL_DIR,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
+        head, dirty = _git("rev-parse", "--short", "HEAD"), _git("status", "--porcelain")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return head + ("+dirty" if dirty else "")
