@@ -21,6 +21,7 @@ from bot.session import Session, SessionStore, Turn
 from bot.types import Answer, Citation, Corpus, Retrieval
 from bot.understand import Reading, read
 
+_RULE_REASONS = frozenset({"injection", "brand_unknown", "other_brand", "ticket_status"})
 _TICKET_ID = re.compile(r"KF-[A-Z2-9]{6}", re.I)
 _CITE_MARK = re.compile(r"\[\d+\]")
 # The answer already says the value is missing: adding the missing-value note would repeat it.
@@ -245,51 +246,55 @@ class Kefu:
         text, cites = draft.text, list(draft.citations)
         q = s.query.lower()
         for c in self.corpus.conflicts:
-            if c.brand not in (s.brand, "general") and s.brand is not None:
+            if s.brand is not None and c.brand not in (s.brand, "general"):
                 continue
             keyword_hit = any(k.lower() in q for k in c.keywords)
-            verbatim = c.kind == "conflict" and any(
-                normalize(v.value) in normalize(text) for v in c.values
-            )
-            if not (c.docs & cited and (keyword_hit or c.kind == "conflict")) and not verbatim:
-                continue
-            if c.kind == "conflict" and not any(
-                _states(text, v.value, keyword_hit) for v in c.values
-            ):
-                continue  # the answer does not touch the disputed value: nothing to disclose
             if c.kind == "conflict":
-                if all(normalize(v.value) in normalize(text) for v in c.values):
-                    # The answer (a vetted FAQ, say) already gives every value: cite, don't repeat.
-                    for v in c.values:
-                        chunk = self._chunk_in(v.doc, v.value)
-                        if chunk and citation(chunk) not in cites:
-                            cites.append(Citation(chunk.doc_id, chunk.title, v.source, chunk.text))
-                    continue
-                parts = []
-                for v in c.values:
-                    chunk = self._chunk_in(v.doc, v.value)
-                    cite = (
-                        citation(chunk)
-                        if chunk
-                        else Citation(v.doc, self.titles.get(v.doc, v.doc), v.source)
-                    )
-                    if cite.text and normalize(v.value) in normalize(cite.text):
-                        cite = Citation(cite.doc_id, cite.title, v.source, cite.text)
-                    if cite not in cites:
-                        cites.append(cite)
-                    parts.append(
-                        say("conflict_value", lang, value=v.value, n=str(cites.index(cite) + 1))
-                    )
-                values = say("conflict_first", lang) + say("conflict_sep", lang).join(parts)
-                text += "\n" + say(
-                    "conflict", lang, subject=c.subject, values=values, advice=c.advice
-                )
-            elif c.note not in text and not _SAYS_MISSING.search(text):
+                text = self._disclose_conflict(c, text, cites, cited, keyword_hit, lang)
+            elif (
+                c.docs & cited
+                and keyword_hit
+                and c.note not in text
+                and not _SAYS_MISSING.search(text)
+            ):
                 chunk = self._chunk_in(c.doc)
                 if chunk and citation(chunk) not in cites:
                     cites.append(citation(chunk))
                 text += "\n" + say("missing", lang, note=c.note, how_to_find=c.how_to_find)
         return Draft(text, cites)
+
+    def _disclose_conflict(
+        self, c, text: str, cites: list[Citation], cited: set[str], keyword_hit: bool, lang: str
+    ) -> str:
+        """Cite every value of a conflict the answer touches (appending to `cites`); add the
+        disclosure unless the answer already gives them all."""
+        verbatim = [normalize(v.value) in normalize(text) for v in c.values]
+        if not (c.docs & cited or any(verbatim)):
+            return text
+        if not any(_states(text, v.value, keyword_hit) for v in c.values):
+            return text  # the answer does not touch the disputed value: nothing to disclose
+        marks = []
+        for v in c.values:
+            cite = self._value_citation(v)
+            if cite not in cites:
+                cites.append(cite)
+            marks.append(say("conflict_value", lang, value=v.value, n=str(cites.index(cite) + 1)))
+        if all(verbatim):
+            return text  # a vetted FAQ, say, already gives every value: cite, don't repeat
+        values = say("conflict_first", lang) + say("conflict_sep", lang).join(marks)
+        return (
+            text + "\n" + say("conflict", lang, subject=c.subject, values=values, advice=c.advice)
+        )
+
+    def _value_citation(self, v) -> Citation:
+        """The chunk holding a disputed value, attributed to the seed that states it."""
+        chunk = self._chunk_in(v.doc, v.value)
+        if chunk is None:
+            return Citation(v.doc, self.titles.get(v.doc, v.doc), v.source)
+        holds = normalize(v.value) in normalize(chunk.text)
+        return Citation(
+            chunk.doc_id, chunk.title, v.source if holds else ",".join(chunk.source), chunk.text
+        )
 
     def _guard_numbers(self, draft: Draft) -> tuple[Draft, bool]:
         """Drop sentences with figures absent from the cited text; fail if nothing is left."""
@@ -306,17 +311,10 @@ class Kefu:
         return Draft("".join(kept), draft.citations), True
 
     def _confidence(self, s: TurnState) -> float:
-        st = self.settings
-        if s.outcome in ("refused", "clarify") and s.reason in (
-            "injection",
-            "brand_unknown",
-            "other_brand",
-        ):
-            return 1.0
-        if s.reason.startswith("trigger") or s.reason == "ticket_status":
-            return 1.0
+        if s.reason in _RULE_REASONS or s.reason.startswith("trigger"):
+            return 1.0  # decided by a rule, not by a score
         # 0.5 sits on the answer/escalate boundary; 1.0 is a perfect match.
-        lo = st.refuse_threshold
+        lo = self.settings.refuse_threshold
         return float(min(1.0, max(0.0, 0.5 + 0.5 * (s.confidence - lo) / max(1.0 - lo, 1e-6))))
 
     def _open_ticket(self, s: TurnState) -> str | None:

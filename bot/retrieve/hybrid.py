@@ -56,6 +56,12 @@ class HybridRetriever:
         order = np.argsort(-scores)[: self.candidate_k]
         return [(self.chunks[i].id, float(scores[i])) for i in order if scores[i] > 0]
 
+    def _vote(self, fused: dict[str, Hit], chunk: Chunk, rank: int) -> Hit:
+        """Add one ranked list's reciprocal-rank vote for `chunk`."""
+        hit = fused.setdefault(chunk.id, Hit(chunk, 0.0))
+        hit.score += 1.0 / (self.rrf_k + rank + 1)
+        return hit
+
     def retrieve(self, query: str, brand: str | None = None, k: int = 5) -> Retrieval:
         brands = brand_filter(brand)
         qv = self.embedder.embed_queries([query])[0]
@@ -68,17 +74,13 @@ class HybridRetriever:
 
         fused: dict[str, Hit] = {}
         for rank, (cid, sim) in enumerate(dense):
-            hit = fused.setdefault(cid, Hit(self.by_id[cid], 0.0))
-            hit.dense = sim
-            hit.score += 1.0 / (self.rrf_k + rank + 1)
+            self._vote(fused, self.by_id[cid], rank).dense = sim
         for rank, (cid, bm) in enumerate(sparse):
-            hit = fused.setdefault(cid, Hit(self.by_id[cid], 0.0))
-            hit.sparse = bm
-            hit.score += 1.0 / (self.rrf_k + rank + 1)
+            self._vote(fused, self.by_id[cid], rank).sparse = bm
         # Rank fusion ignores margins; a keyword match far ahead of the rest ("外包") earns a
         # second vote, since the compressed e5 cosines rarely separate such cases.
         if len(sparse) >= 2 and sparse[0][1] >= SPARSE_DOMINANCE * sparse[1][1]:
-            fused[sparse[0][0]].score += 1.0 / (self.rrf_k + 1)
+            self._vote(fused, self.by_id[sparse[0][0]], 0)
         # A customer's wording often matches an FAQ phrasing better than any policy text:
         # the best-matching FAQs vote for their own (atomic) chunks as a third ranked list.
         faq_match = None
@@ -91,10 +93,8 @@ class HybridRetriever:
             if faq_id not in faq_rank:
                 faq_rank.append(faq_id)
         for rank, faq_id in enumerate(faq_rank):
-            chunk = self.faq_chunks.get(faq_id)
-            if chunk is not None:
-                hit = fused.setdefault(chunk.id, Hit(chunk, 0.0))
-                hit.score += 1.0 / (self.rrf_k + rank + 1)
+            if faq_id in self.faq_chunks:
+                self._vote(fused, self.faq_chunks[faq_id], rank)
         hits = sorted(fused.values(), key=lambda h: (-h.score, -h.dense))[:k]
         if faq_match is not None:
             faq_match.rank = next(
