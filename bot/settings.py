@@ -77,14 +77,33 @@ class Settings(BaseSettings):
     max_batch_lines: int = Field(default=10_000, ge=1)
     session_history: int = Field(default=10, ge=1)
 
+    # Guards
+    sensitive_words: list[str] = Field(default_factory=list)  # masked in input and output
+    sensitive_words_file: Path | None = None  # one word per line, added to sensitive_words
+    unresolved_turns_to_escalate: int = Field(default=2, ge=1)
+
     # Logs and tickets
     chat_log: Path | None = None  # default: data_dir/chat_log.jsonl
     tickets_url: str | None = None  # default: sqlite under data_dir
+    webhook_url: str | None = None  # new tickets are POSTed here (JSON), with retries
+    webhook_timeout_s: float = Field(default=5.0, gt=0)
+    webhook_max_attempts: int = Field(default=8, ge=1)
+
+    # Web
+    cors_origins: list[str] = Field(default_factory=list)  # origins allowed to call /api
+    rate_limit: str = "30/minute"  # per session and per client IP, limits syntax
+    max_body_bytes: int = Field(default=16_384, ge=1024)
+    ui_concurrency: int = Field(default=4, ge=1)
 
     # Optional LLM endpoint (OpenAI-compatible); the extractive answerer is used when unset.
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: SecretStr | None = None
+    llm_temperature: float = Field(default=0.1, ge=0, le=2)
+    llm_timeout_s: float = Field(default=30.0, gt=0)
+    llm_max_tokens: int = Field(default=400, ge=16)
+    llm_context_tokens: int = Field(default=1500, ge=128)  # budget for the numbered context
+    llm_system_prompt_extra: str = ""  # house rules appended to the system prompt
 
     @field_validator("embedding_model", "collection")
     @classmethod
@@ -109,6 +128,10 @@ class Settings(BaseSettings):
             _ThresholdsSource(settings_cls),
             file_secret_settings,
         )
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_base_url and self.llm_model)
 
     @property
     def models_dir(self) -> Path:

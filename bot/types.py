@@ -195,7 +195,7 @@ class Citation:
     text: str = ""
 
     def public(self) -> dict[str, str]:
-        return {"doc_id": self.doc_id, "title": self.title, "source": self.source}
+        return {"doc_id": self.doc_id, "title": self.title, "source": self.source, "text": self.text}
 
 
 @dataclass
@@ -210,9 +210,11 @@ class Answer:
     latency_ms: float = 0.0
     reason: str = ""
     hits: list[Hit] = field(default_factory=list)
+    turn_id: str = ""  # "<session>:<n>": what feedback refers to
 
     def public(self) -> dict:
         return {
+            "turn_id": self.turn_id,
             "outcome": self.outcome,
             "answer": self.text,
             "citations": [c.public() for c in self.citations],
