@@ -9,6 +9,7 @@ import os
 import sys
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.errors import (
     ConfigError,
@@ -18,6 +19,9 @@ from bot.errors import (
     KefuError,
     ModelError,
 )
+
+if TYPE_CHECKING:
+    from bot.tickets.store import Ticket
 
 EXIT = {InputError: 2, IndexMissingError: 3, CorpusError: 4, ModelError: 5, ConfigError: 6}
 
@@ -172,22 +176,52 @@ def cmd_provision(args) -> int:
     return 0
 
 
+def _ticket_line(t: Ticket) -> str:
+    """One tab-separated line per ticket for `tickets list`."""
+    webhook = t.webhook_state or "-"
+    return "\t".join(
+        [
+            t.ticket_id,
+            t.status,
+            f"P{t.priority} {t.priority_label}",
+            t.category,
+            t.brand or "-",
+            t.created_at,
+            f"webhook:{webhook}",
+            t.contact or "-",
+            " ".join(t.summary.split()),  # one ticket, one line
+        ]
+    )
+
+
+def _ticket_detail(t: Ticket) -> dict:
+    """The ticket as `tickets show` prints it, with its level's response time and source."""
+    from dataclasses import asdict
+
+    from bot.tickets.priority import LEVELS
+
+    level = LEVELS.get(t.priority)
+    detail = asdict(t)
+    # The response times are OPPO's published tiers; the source says so beside them.
+    detail["response"] = level.response_zh if level else None
+    detail["response_source"] = level.doc_id if level else None
+    return detail
+
+
 def cmd_tickets(args) -> int:
     from bot.factory import build_tickets
 
     store = build_tickets(_settings())
     if args.action == "list":
         for t in store.list(status=args.status):
-            print(
-                f"{t.ticket_id}\t{t.status}\tP{t.priority}\t{t.category}\t{t.created_at}\t{t.summary}"
-            )
+            print(_ticket_line(t))
         return 0
     if not args.ticket_id:
         raise InputError(f"tickets {args.action} needs a ticket id")
     t = store.get(args.ticket_id) if args.action == "show" else store.close(args.ticket_id)
     if t is None:
         raise InputError(f"没有找到工单 {args.ticket_id}")
-    print(json.dumps(t.__dict__, ensure_ascii=False, indent=2))
+    print(json.dumps(_ticket_detail(t), ensure_ascii=False, indent=2))
     return 0
 
 

@@ -1,43 +1,45 @@
-"""Tickets in a real SQLite database: idempotent, scoped to their session."""
+"""Tickets in a real SQLite database: idempotent, scoped to their session, private by default."""
 
 from __future__ import annotations
 
-import threading
+import re
+import sqlite3
 
+import pytest
+
+from bot.tickets.priority import LEVELS, level_for
 from bot.tickets.store import TicketStore
+from tests.conftest import KNOWLEDGE
+
+COMPLAINT_DOC = KNOWLEDGE / "docs" / "oppo-complaint-process.md"
 
 
 def _store(tmp_path):
     return TicketStore(f"sqlite:///{tmp_path / 'tickets.db'}")
 
 
-def _create(store, key="s1:0", session="s1"):
+def _create(store, key="s1:0", session="s1", category="human", **kw):
     return store.create(
         key=key,
         session_id=session,
-        category="human",
-        priority=3,
+        category=category,
         summary="我要转人工",
         transcript=[{"q": "我要转人工"}],
+        **kw,
     )
 
 
-def test_same_key_concurrently_gives_one_ticket(tmp_path):
+def _raw(tmp_path, sql: str):
+    with sqlite3.connect(tmp_path / "tickets.db") as db:
+        return db.execute(sql).fetchall()
+
+
+# -- the existing contract ---------------------------------------------------------------
+def test_same_key_returns_the_same_ticket(tmp_path):
     store = _store(tmp_path)
-    results, barrier = [], threading.Barrier(3)
-
-    def worker():
-        barrier.wait()
-        results.append(
-            _create(TicketStore(store.engine.url.render_as_string(hide_password=False))).ticket_id
-        )
-
-    threads = [threading.Thread(target=worker) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(set(results)) == 1
+    first = _create(store)
+    again = _create(store, category="complaint")  # a retried request, however it differs
+    assert again.ticket_id == first.ticket_id and again.category == "human"
     assert len(store.list()) == 1
 
 
@@ -45,6 +47,7 @@ def test_other_sessions_cannot_read_a_ticket(tmp_path):
     store = _store(tmp_path)
     t = _create(store)
     assert store.get(t.ticket_id, session_id="s1").ticket_id == t.ticket_id
+    assert store.get(t.ticket_id.lower(), session_id="s1").ticket_id == t.ticket_id
     assert store.get(t.ticket_id, session_id="intruder") is None
     assert store.get("KF-ZZZZZZ") is None
 
@@ -55,9 +58,185 @@ def test_close_and_list(tmp_path):
     assert store.close(t.ticket_id).status == "closed"
     assert store.list(status="open") == []
     assert [x.ticket_id for x in store.list(status="closed")] == [t.ticket_id]
+    assert store.close("KF-ZZZZZZ") is None
 
 
-def test_wal_mode_is_on(tmp_path):
+def test_wal_and_full_sync_are_on(tmp_path):
     store = _store(tmp_path)
     with store.engine.connect() as c:
         assert c.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert c.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+
+
+# -- contact details and consent ---------------------------------------------------------
+def test_contact_is_dropped_without_consent(tmp_path):
+    store = _store(tmp_path)
+    t = _create(store, contact="13800138000")
+    assert t.contact is None and t.consent is False
+    assert _raw(tmp_path, "SELECT contact, consent FROM tickets") == [(None, 0)]
+
+
+def test_contact_is_kept_with_consent(tmp_path):
+    store = _store(tmp_path)
+    t = _create(store, contact=" 13800138000 ", consent=True, brand="oppo")
+    assert (t.contact, t.consent, t.brand) == ("13800138000", True, "oppo")
+    assert store.get(t.ticket_id).contact == "13800138000"
+
+
+def test_contact_given_after_the_ticket_exists(tmp_path):
+    store = _store(tmp_path)
+    t = _create(store)
+    later = store.update_contact(t.ticket_id, "s1", "微信 kefu_user", consent=True)
+    assert later.contact == "微信 kefu_user" and later.consent
+    assert later.updated_at >= t.updated_at
+    assert store.get(t.ticket_id).contact == "微信 kefu_user"
+
+
+def test_another_session_cannot_change_the_contact(tmp_path):
+    store = _store(tmp_path)
+    t = _create(store, contact="13800138000", consent=True)
+    assert store.update_contact(t.ticket_id, "intruder", "13900000000", consent=True) is None
+    assert store.get(t.ticket_id).contact == "13800138000"
+
+
+def test_withdrawing_consent_erases_the_contact(tmp_path):
+    store = _store(tmp_path)
+    t = _create(store, contact="13800138000", consent=True)
+    assert store.update_contact(t.ticket_id, "s1", "13800138000", consent=False).contact is None
+    assert _raw(tmp_path, "SELECT contact, consent FROM tickets") == [(None, 0)]
+
+
+# -- priority ----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "category, priority, label",
+    [
+        ("safety", 1, "安全隐患"),
+        ("complaint", 2, "重大投诉"),
+        ("billing", 3, "复杂问题"),
+        ("human", 4, "常规问题"),
+        ("low_confidence", 4, "常规问题"),
+        ("unresolved", 4, "常规问题"),
+        ("number_guard", 4, "常规问题"),
+        ("trigger:safety", 1, "安全隐患"),
+    ],
+)
+def test_ticket_priority_follows_its_category(tmp_path, category, priority, label):
+    assert level_for(category).priority == priority
+    t = _create(_store(tmp_path), category=category)
+    assert (t.priority, t.priority_label) == (priority, label)
+
+
+def test_response_times_are_quoted_from_the_knowledge_base():
+    doc = COMPLAINT_DOC.read_text(encoding="utf-8")
+    timed = [lv for lv in LEVELS.values() if lv.response_zh]
+    assert [lv.priority for lv in timed] == [2, 3, 4]
+    for lv in timed:
+        assert lv.doc_id == COMPLAINT_DOC.stem
+        assert lv.response_zh in doc  # verbatim, not paraphrased
+        for figure in re.findall(r"\d+", lv.response_zh + lv.response_en):
+            assert figure in doc
+    # the tiers: complaints get headquarters in 24h, billing the technical team in 2h
+    assert "24小时" in level_for("complaint").response_zh
+    assert "2小时" in level_for("billing").response_zh
+    assert "30分钟" in level_for("human").response_zh
+
+
+def test_safety_has_no_invented_response_time():
+    safety = level_for("safety")
+    assert safety.response_zh is None and safety.response_en is None and safety.doc_id is None
+
+
+def test_an_explicit_priority_must_be_a_real_level(tmp_path):
+    store = _store(tmp_path)
+    assert _create(store, priority=1).priority_label == "安全隐患"
+    with pytest.raises(ValueError):
+        _create(store, key="s1:1", priority=7)
+
+
+# -- upgrading a database written by the first release -----------------------------------
+OLD_SCHEMA = """
+CREATE TABLE tickets (
+    id INTEGER NOT NULL,
+    ticket_id VARCHAR(16) NOT NULL,
+    idempotency_key VARCHAR(200) NOT NULL,
+    session_id VARCHAR(200) NOT NULL,
+    category VARCHAR(40) NOT NULL,
+    priority INTEGER NOT NULL,
+    summary TEXT NOT NULL,
+    transcript TEXT NOT NULL,
+    contact TEXT,
+    status VARCHAR(20) NOT NULL,
+    created_at DATETIME NOT NULL,
+    updated_at DATETIME NOT NULL,
+    PRIMARY KEY (id),
+    UNIQUE (ticket_id),
+    UNIQUE (idempotency_key)
+);
+CREATE INDEX ix_tickets_session_id ON tickets (session_id);
+INSERT INTO tickets VALUES (1, 'KF-OLD111', 's9:0', 's9', 'human', 3, '我要转人工',
+    '[{"q": "我要转人工"}]', NULL, 'open', '2026-11-01 08:00:00.000000',
+    '2026-11-01 08:00:00.000000');
+INSERT INTO tickets VALUES (2, 'KF-OLD222', 's9:1', 's9', 'billing', 2, '多扣了钱',
+    '[{"q": "多扣了钱"}]', NULL, 'closed', '2026-11-02 08:00:00.000000',
+    '2026-11-02 09:00:00.000000');
+"""
+
+
+def test_a_database_from_the_first_release_is_upgraded_in_place(tmp_path):
+    with sqlite3.connect(tmp_path / "tickets.db") as db:
+        db.executescript(OLD_SCHEMA)
+
+    store = _store(tmp_path)
+
+    cols = {r[1] for r in _raw(tmp_path, "PRAGMA table_info(tickets)")}
+    assert {"consent", "brand", "webhook_state", "webhook_attempts", "webhook_next_at"} <= cols
+    old = store.get("KF-OLD111", session_id="s9")
+    assert old.summary == "我要转人工" and old.transcript == [{"q": "我要转人工"}]
+    assert old.created_at == "2026-11-01T08:00:00+00:00"
+    assert old.consent is False and old.contact is None and old.brand is None
+    # the first release's numbers (human 3, billing 2) become this release's levels
+    assert (old.priority, old.priority_label) == (4, "常规问题")
+    assert store.get("KF-OLD222").priority_label == "复杂问题"
+    assert store.get("KF-OLD222").status == "closed"
+    # old tickets are not suddenly pushed to a helpdesk that never expected them
+    assert old.webhook_state is None
+    new = _create(store, key="s9:2", session="s9", contact="13800138000", consent=True)
+    assert new.contact == "13800138000" and new.webhook_state == "pending"
+    assert _create(store, key="s9:0", session="s9").ticket_id == "KF-OLD111"  # old keys hold
+
+    # opening it again changes nothing
+    TicketStore(f"sqlite:///{tmp_path / 'tickets.db'}")
+    assert store.get("KF-OLD111").priority == 4
+    assert _raw(tmp_path, "PRAGMA integrity_check") == [("ok",)]
+
+
+# -- the staff CLI -----------------------------------------------------------------------
+def test_cli_lists_shows_and_closes_tickets(tmp_path, monkeypatch, capsys):
+    import json
+
+    from bot.cli import main
+
+    monkeypatch.setenv("KEFU_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("KEFU_TICKETS_URL", raising=False)
+    store = _store(tmp_path)
+    t = _create(store, category="complaint", contact="13800138000", consent=True, brand="oppo")
+    _create(store, key="s2:0", session="s2", contact="13900000000")
+
+    assert main(["tickets", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    mine = next(x for x in lines if x.startswith(t.ticket_id)).split("\t")
+    assert "P2 重大投诉" in mine and "13800138000" in mine and "webhook:pending" in mine
+    assert "13900000000" not in "\n".join(lines)  # no consent, never shown
+
+    assert main(["tickets", "show", t.ticket_id.lower()]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["priority_label"] == "重大投诉" and shown["contact"] == "13800138000"
+    assert shown["response"] == "24小时内由总部专家介入"
+    assert shown["response_source"] == "oppo-complaint-process"
+    assert shown["webhook_state"] == "pending"
+
+    assert main(["tickets", "close", t.ticket_id]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "closed"
+    assert main(["tickets", "show", "KF-ZZZZZZ"]) == 2
+    assert "没有找到工单" in capsys.readouterr().err

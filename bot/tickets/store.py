@@ -1,16 +1,46 @@
-"""Tickets through SQLAlchemy: SQLite (WAL) by default, any SQLAlchemy URL by setting."""
+"""Tickets through SQLAlchemy: SQLite (WAL) by default, any SQLAlchemy URL by setting.
+
+The ticket row is also the webhook outbox (see bot/tickets/webhook.py): a ticket is
+committed first, and its delivery state lives beside it, so a crash or an unreachable
+helpdesk never loses a ticket.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Column, DateTime, Integer, String, Text, create_engine, event, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    String,
+    Text,
+    case,
+    create_engine,
+    event,
+    false,
+    inspect,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.schema import CreateColumn
+
+from bot.tickets.priority import LEVELS, level_for
+
+log = logging.getLogger(__name__)
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O/1/I: ids are read out over the phone
 
@@ -29,10 +59,27 @@ class TicketRow(_Base):
     priority = Column(Integer, nullable=False)
     summary = Column(Text, nullable=False)
     transcript = Column(Text, nullable=False)
-    contact = Column(Text, nullable=True)
+    contact = Column(Text, nullable=True)  # only ever set with the customer's consent
     status = Column(String(20), nullable=False, default="open")
     created_at = Column(DateTime(timezone=True), nullable=False)
     updated_at = Column(DateTime(timezone=True), nullable=False)
+    # Added after the first release; _migrate adds them to older databases.
+    consent = Column(Boolean, nullable=False, default=False, server_default=false())
+    brand = Column(String(20), nullable=True)
+    # Outbox. NULL state: the ticket predates the webhook and is never sent.
+    webhook_state = Column(String(10), nullable=True)  # pending | sent | failed
+    webhook_attempts = Column(Integer, nullable=False, default=0, server_default=text("0"))
+    webhook_next_at = Column(DateTime(timezone=True), nullable=True)
+    webhook_error = Column(Text, nullable=True)
+
+    __table_args__ = (Index("ix_tickets_webhook_due", "webhook_state", "webhook_next_at"),)
+
+
+def _utc(t: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands back naive datetimes; everything stored here is UTC."""
+    if t is None:
+        return None
+    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -45,23 +92,47 @@ class Ticket:
     transcript: list[dict]
     status: str
     created_at: str
+    priority_label: str = ""
+    contact: str | None = None
+    consent: bool = False
+    updated_at: str = ""
+    brand: str | None = None
+    webhook_state: str | None = None
+    webhook_attempts: int = 0
+    webhook_error: str | None = None
 
     @classmethod
     def from_row(cls, r: TicketRow) -> Ticket:
+        level = LEVELS.get(r.priority)
         return cls(
-            r.ticket_id,
-            r.session_id,
-            r.category,
-            r.priority,
-            r.summary,
-            json.loads(r.transcript),
-            r.status,
-            r.created_at.isoformat(),
+            ticket_id=r.ticket_id,
+            session_id=r.session_id,
+            category=r.category,
+            priority=r.priority,
+            summary=r.summary,
+            transcript=json.loads(r.transcript),
+            status=r.status,
+            created_at=_utc(r.created_at).isoformat(),
+            priority_label=level.label_zh if level else f"P{r.priority}",
+            contact=r.contact if r.consent else None,
+            consent=bool(r.consent),
+            updated_at=_utc(r.updated_at).isoformat(),
+            brand=r.brand,
+            webhook_state=r.webhook_state,
+            webhook_attempts=r.webhook_attempts or 0,
+            webhook_error=r.webhook_error,
         )
 
 
 def new_ticket_id() -> str:
     return "KF-" + "".join(secrets.choice(_ALPHABET) for _ in range(6))
+
+
+def _consented(contact: str | None, consent: bool) -> str | None:
+    """The contact to store: nothing without consent, nothing blank."""
+    if not consent or contact is None:
+        return None
+    return contact.strip() or None
 
 
 class TicketStore:
@@ -71,17 +142,27 @@ class TicketStore:
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.engine = create_engine(url, future=True)
+        self._listeners: list[Callable[[Ticket], None]] = []
         if self.engine.dialect.name == "sqlite":
 
             @event.listens_for(self.engine, "connect")
             def _pragmas(conn, _record):
                 cur = conn.cursor()
+                cur.execute("PRAGMA busy_timeout=5000")  # first: the WAL switch may wait too
                 cur.execute("PRAGMA journal_mode=WAL")
                 cur.execute("PRAGMA synchronous=FULL")  # an acknowledged ticket survives a crash
-                cur.execute("PRAGMA busy_timeout=5000")
                 cur.close()
 
-        _Base.metadata.create_all(self.engine)
+        _ensure_schema(self.engine)
+
+    def subscribe(self, callback: Callable[[Ticket], None]) -> None:
+        """Call `callback(ticket)` after each new ticket is committed (not on idempotent repeats)."""
+        self._listeners.append(callback)
+
+    def unsubscribe(self, callback: Callable[[Ticket], None]) -> None:
+        """Stop calling a callback given to subscribe()."""
+        if callback in self._listeners:
+            self._listeners.remove(callback)
 
     def create(
         self,
@@ -89,13 +170,20 @@ class TicketStore:
         key: str,
         session_id: str,
         category: str,
-        priority: int,
         summary: str,
         transcript: list[dict],
+        priority: int | None = None,
         contact: str | None = None,
+        consent: bool = False,
+        brand: str | None = None,
     ) -> Ticket:
-        now = dt.datetime.now(dt.UTC)
-        for _ in range(5):
+        """The ticket for `key`, created if new; priority defaults to the category's level."""
+        if priority is None:
+            priority = level_for(category).priority
+        elif priority not in LEVELS:
+            raise ValueError(f"priority must be one of {sorted(LEVELS)}, got {priority}")
+        for attempt in range(8):
+            now = dt.datetime.now(dt.UTC)
             with Session(self.engine) as s:
                 existing = s.scalar(select(TicketRow).where(TicketRow.idempotency_key == key))
                 if existing:
@@ -108,18 +196,36 @@ class TicketStore:
                     priority=priority,
                     summary=summary,
                     transcript=json.dumps(transcript, ensure_ascii=False),
-                    contact=contact,
+                    contact=_consented(contact, consent),
+                    consent=bool(consent),
+                    brand=brand,
                     status="open",
                     created_at=now,
                     updated_at=now,
+                    webhook_state="pending",
+                    webhook_attempts=0,
                 )
                 s.add(row)
                 try:
                     s.commit()
-                    return Ticket.from_row(row)
                 except IntegrityError:
-                    s.rollback()  # a concurrent retry won the key (or an id clash): read again
+                    s.rollback()  # a concurrent writer won the key (or an id clash): read again
+                    continue
+                except OperationalError:
+                    s.rollback()  # the database stayed locked past busy_timeout: try again
+                    time.sleep(0.05 * (attempt + 1))
+                    continue
+                ticket = Ticket.from_row(row)
+            self._notify(ticket)
+            return ticket
         raise RuntimeError("could not create ticket")
+
+    def _notify(self, ticket: Ticket) -> None:
+        for callback in list(self._listeners):
+            try:
+                callback(ticket)
+            except Exception:  # the ticket is committed; a listener must not undo the reply
+                log.exception("ticket listener failed for %s", ticket.ticket_id)
 
     def get(self, ticket_id: str, session_id: str | None = None) -> Ticket | None:
         """The ticket, or None; with session_id, another session's ticket is None too."""
@@ -130,6 +236,7 @@ class TicketStore:
             return Ticket.from_row(row)
 
     def list(self, status: str | None = None, limit: int = 50) -> list[Ticket]:
+        """Newest first, optionally only one status."""
         with Session(self.engine) as s:
             q = select(TicketRow).order_by(TicketRow.id.desc()).limit(limit)
             if status:
@@ -137,6 +244,7 @@ class TicketStore:
             return [Ticket.from_row(r) for r in s.scalars(q)]
 
     def close(self, ticket_id: str) -> Ticket | None:
+        """Mark a ticket closed; None if there is no such ticket."""
         with Session(self.engine) as s:
             row = s.scalar(select(TicketRow).where(TicketRow.ticket_id == ticket_id.upper()))
             if row is None:
@@ -145,3 +253,72 @@ class TicketStore:
             row.updated_at = dt.datetime.now(dt.UTC)
             s.commit()
             return Ticket.from_row(row)
+
+    def update_contact(
+        self, ticket_id: str, session_id: str, contact: str | None, consent: bool
+    ) -> Ticket | None:
+        """Record contact details given later; without consent any stored contact is erased.
+
+        None if the ticket does not exist or belongs to another session.
+        """
+        with Session(self.engine) as s:
+            row = s.scalar(select(TicketRow).where(TicketRow.ticket_id == ticket_id.upper()))
+            if row is None or row.session_id != session_id:
+                return None
+            row.contact = _consented(contact, consent)
+            row.consent = bool(consent)
+            row.updated_at = dt.datetime.now(dt.UTC)
+            s.commit()
+            return Ticket.from_row(row)
+
+    def dispose(self) -> None:
+        """Close pooled connections (the store can still be used afterwards)."""
+        self.engine.dispose()
+
+
+def _ensure_schema(engine: Engine) -> None:
+    """Create the table, add columns missing from older databases, create indexes.
+
+    Several processes may start at once (web workers, CLI): whoever loses a race on the
+    same DDL gets an error, looks again and finds the work done.
+    """
+    for attempt in range(6):
+        try:
+            _Base.metadata.create_all(engine)
+            _migrate(engine)
+            for index in TicketRow.__table__.indexes:
+                index.create(engine, checkfirst=True)
+            return
+        except (OperationalError, ProgrammingError, IntegrityError):
+            if attempt == 5:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
+def _migrate(engine: Engine) -> None:
+    """Additive migration: ALTER TABLE ... ADD COLUMN for each column the database lacks."""
+    table = TicketRow.__table__
+    have = {c["name"] for c in inspect(engine).get_columns(table.name)}
+    missing = [c for c in table.columns if c.name not in have]
+    if not missing:
+        return
+    quoted = engine.dialect.identifier_preparer.quote(table.name)
+    reprioritise = "webhook_state" in {c.name for c in missing}
+    with engine.begin() as conn:  # one transaction: SQLite and PostgreSQL both roll DDL back
+        if reprioritise:
+            # Rows from before priority levels were defined carry the old guard's numbers
+            # (billing 2, human 3): give them the level their category has now.
+            conn.execute(
+                update(table).values(
+                    priority=case(
+                        (table.c.category == "safety", level_for("safety").priority),
+                        (table.c.category == "complaint", level_for("complaint").priority),
+                        (table.c.category == "billing", level_for("billing").priority),
+                        else_=level_for("other").priority,
+                    )
+                )
+            )
+        for column in missing:
+            ddl = CreateColumn(column).compile(dialect=engine.dialect)
+            conn.execute(text(f"ALTER TABLE {quoted} ADD COLUMN {ddl}"))
+            log.info("tickets: added column %s", column.name)

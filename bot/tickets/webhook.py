@@ -1,0 +1,209 @@
+"""Deliver new tickets to a helpdesk webhook, from the ticket table used as an outbox.
+
+A ticket is committed with webhook_state 'pending' before anyone tries to send it, so
+a helpdesk that is down, slow or unreachable delays delivery but never loses a ticket.
+Each ticket is POSTed as JSON with an Idempotency-Key header (the ticket id): a
+delivery repeated after a crash or by a second worker can be dropped by the receiver.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from typing import Any
+
+import httpx
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from bot.tickets.priority import LEVELS
+from bot.tickets.store import Ticket, TicketRow, TicketStore, _utc
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_S = 600  # 10 minutes between attempts at most
+_ERROR_CHARS = 500
+
+
+def backoff_s(attempts: int) -> int:
+    """Seconds to wait after the n-th failed attempt: 2, 4, 8, ... capped at 10 minutes."""
+    return min(2**attempts, MAX_BACKOFF_S)
+
+
+def payload(ticket: Ticket) -> dict[str, Any]:
+    """The JSON body sent for a ticket; contact details only with the customer's consent."""
+    level = LEVELS.get(ticket.priority)
+    return {
+        "event": "ticket.created",
+        "ticket_id": ticket.ticket_id,
+        "session_id": ticket.session_id,
+        "category": ticket.category,
+        "priority": ticket.priority,
+        "priority_label": ticket.priority_label,
+        "priority_label_en": level.label_en if level else None,
+        "brand": ticket.brand,
+        "summary": ticket.summary,
+        "transcript": ticket.transcript,
+        "status": ticket.status,
+        "contact": ticket.contact if ticket.consent else None,
+        "consent": ticket.consent,
+        "created_at": ticket.created_at,
+        "updated_at": ticket.updated_at,
+    }
+
+
+class WebhookDispatcher:
+    """Posts pending tickets to `url`, retrying with exponential backoff up to max_attempts."""
+
+    def __init__(
+        self,
+        store: TicketStore,
+        url: str,
+        timeout_s: float = 5.0,
+        max_attempts: int = 8,
+        *,
+        poll_s: float = 30.0,
+    ):
+        if not url:
+            raise ValueError("webhook url must not be empty")
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.store = store
+        self.url = url
+        self.timeout_s = timeout_s
+        self.max_attempts = max_attempts
+        self.poll_s = poll_s  # how often the thread looks even when nothing woke it
+        # A claimed delivery is invisible to other dispatchers for this long; if its
+        # process dies mid-request, the ticket becomes due again afterwards.
+        self.lease = dt.timedelta(seconds=timeout_s + 60)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- one pass ---------------------------------------------------------------------
+    def deliver_due(self, now: dt.datetime | None = None) -> int:
+        """Try every pending ticket whose next attempt is due; return how many were delivered."""
+        now = _utc(now) or dt.datetime.now(dt.UTC)
+        with Session(self.store.engine) as s:
+            ids = list(s.scalars(self._due(now).with_only_columns(TicketRow.id)))
+        if not ids:
+            return 0
+        delivered = 0
+        with httpx.Client(timeout=self.timeout_s) as client:
+            for row_id in ids:
+                ticket = self._claim(row_id, now)
+                if ticket is None:
+                    continue  # another dispatcher took it
+                error = self._post(client, ticket)
+                self._record(row_id, error, now)
+                delivered += error is None
+        return delivered
+
+    def _due(self, now: dt.datetime):
+        return (
+            select(TicketRow)
+            .where(
+                TicketRow.webhook_state == "pending",
+                or_(TicketRow.webhook_next_at.is_(None), TicketRow.webhook_next_at <= now),
+            )
+            .order_by(TicketRow.id)
+        )
+
+    def _claim(self, row_id: int, now: dt.datetime) -> Ticket | None:
+        with Session(self.store.engine) as s:
+            claimed = s.execute(
+                update(TicketRow)
+                .where(
+                    TicketRow.id == row_id,
+                    TicketRow.webhook_state == "pending",
+                    or_(TicketRow.webhook_next_at.is_(None), TicketRow.webhook_next_at <= now),
+                )
+                .values(webhook_next_at=now + self.lease)
+            ).rowcount
+            s.commit()
+            if claimed != 1:
+                return None
+            return Ticket.from_row(s.get(TicketRow, row_id))
+
+    def _post(self, client: httpx.Client, ticket: Ticket) -> str | None:
+        """None on a 2xx answer, else a short description of what went wrong."""
+        try:
+            r = client.post(
+                self.url,
+                json=payload(ticket),
+                headers={"Idempotency-Key": ticket.ticket_id},
+            )
+        except httpx.HTTPError as e:
+            return f"{type(e).__name__}: {e}"[:_ERROR_CHARS]
+        if 200 <= r.status_code < 300:
+            return None
+        return f"HTTP {r.status_code}: {r.text}"[:_ERROR_CHARS]
+
+    def _record(self, row_id: int, error: str | None, now: dt.datetime) -> None:
+        with Session(self.store.engine) as s:
+            row = s.get(TicketRow, row_id)
+            row.webhook_attempts = (row.webhook_attempts or 0) + 1
+            if error is None:
+                row.webhook_state, row.webhook_next_at, row.webhook_error = "sent", None, None
+            else:
+                row.webhook_error = error
+                if row.webhook_attempts >= self.max_attempts:
+                    row.webhook_state, row.webhook_next_at = "failed", None
+                    log.warning("webhook gave up on %s: %s", row.ticket_id, error)
+                else:
+                    wait = dt.timedelta(seconds=backoff_s(row.webhook_attempts))
+                    row.webhook_next_at = now + wait
+            s.commit()
+
+    def _seconds_to_next(self) -> float:
+        with Session(self.store.engine) as s:
+            nxt = s.scalar(
+                select(func.min(TicketRow.webhook_next_at)).where(
+                    TicketRow.webhook_state == "pending"
+                )
+            )
+            unscheduled = s.scalar(
+                select(TicketRow.id)
+                .where(TicketRow.webhook_state == "pending", TicketRow.webhook_next_at.is_(None))
+                .limit(1)
+            )
+        if unscheduled is not None:
+            return 0.0
+        if nxt is None:
+            return self.poll_s
+        return (_utc(nxt) - dt.datetime.now(dt.UTC)).total_seconds()
+
+    # -- background thread -----------------------------------------------------------
+    def notify(self, _ticket: Ticket | None = None) -> None:
+        """Wake the delivery thread now (called for each new ticket)."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Deliver in a daemon thread; its first pass picks up what an earlier run left pending."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self.store.subscribe(self.notify)
+        self._thread = threading.Thread(target=self._run, name="kefu-webhook", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop the thread, letting a delivery in flight finish (up to timeout)."""
+        self.store.unsubscribe(self.notify)
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(self.timeout_s + 1 if timeout is None else timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()  # before the pass: a notify() during it is not lost
+            try:
+                self.deliver_due()
+                wait = self._seconds_to_next()
+            except Exception:  # the database or network may come back; keep the thread alive
+                log.exception("webhook delivery pass failed")
+                wait = self.poll_s
+            self._wake.wait(timeout=min(max(wait, 0.05), self.poll_s))
