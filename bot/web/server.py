@@ -1,78 +1,183 @@
-"""The FastAPI app: bot loaded once in the lifespan, JSON API under /api, Gradio chat at /."""
+"""The ASGI app: JSON API under /api, the embeddable widget, and the Gradio chat at /.
+
+The bot loads in the background from the lifespan, so /healthz answers 503 while it loads.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
+import hashlib
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
-from bot.errors import IndexMissingError, InputError, KefuError
+from bot.errors import KefuError
+from bot.web.api import LOADING, Runtime, api_router, error, install_error_handlers
+from bot.web.limits import BodyLimitMiddleware, RateLimiter
 
+if TYPE_CHECKING:
+    from bot.chain import Kefu
+    from bot.feedback import FeedbackStore
+    from bot.settings import Settings
 
-class ChatRequest(BaseModel):
-    question: str = Field(..., description="the customer's question")
-    session_id: str | None = Field(None, max_length=200)
-    brand: str | None = Field(None, pattern="^(oppo|aupu)$")
+log = logging.getLogger("kefu.web")
 
-
-class BotHolder:
-    """Late-bound reference: routes and the UI exist before the lifespan loads the bot."""
-
-    def __init__(self):
-        self.bot = None
-        self.error: str | None = None
+STATIC_DIR = Path(__file__).with_name("static")
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": message})
+class StaticFile:
+    """One file served with an ETag (cached by mtime and size), answering 304 on a match."""
+
+    def __init__(self, path: Path, media_type: str, cache_control: str):
+        self.path = path
+        self.media_type = media_type
+        self.cache_control = cache_control
+        self._cached: tuple[tuple[int, int], bytes, str] | None = None
+
+    def _load(self) -> tuple[bytes, str] | None:
+        try:
+            st = self.path.stat()
+            stamp = (st.st_mtime_ns, st.st_size)
+            if self._cached is None or self._cached[0] != stamp:
+                data = self.path.read_bytes()
+                self._cached = (stamp, data, f'"{hashlib.sha256(data).hexdigest()[:32]}"')
+        except FileNotFoundError:
+            return None
+        return self._cached[1], self._cached[2]
+
+    async def __call__(self, request: Request) -> Response:
+        loaded = await run_in_threadpool(self._load)
+        if loaded is None:
+            return error(404, "该文件尚未发布。")
+        data, etag = loaded
+        headers = {"ETag": etag, "Cache-Control": self.cache_control}
+        tags = [
+            t.strip().removeprefix("W/")
+            for t in request.headers.get("if-none-match", "").split(",")
+        ]
+        if "*" in tags or etag in tags:
+            return Response(status_code=304, headers=headers)
+        return Response(data, media_type=self.media_type, headers=headers)
 
 
-def create_app(settings=None, bot=None) -> FastAPI:
-    """Build the ASGI app; pass a ready bot in tests, or let the lifespan build one from settings."""
-    holder = BotHolder()
+def _health(bot: Kefu) -> dict:
+    s = bot.settings
+    return {
+        "status": "ok",
+        "model": s.embedding_model,
+        "collection": s.collection,
+        "chunks": len(bot.retriever.chunks),
+        "documents": len(bot.corpus.documents),
+        "faqs": len(bot.corpus.faqs),
+        "knowledge": bot.corpus.fingerprint[:12],
+        "llm": s.llm_model if s.llm_enabled else None,
+    }
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI):
+
+async def _load(rt: Runtime) -> None:
+    """Build the bot in a worker thread; a failure is kept as the 503 reason, not a crash loop."""
+    from bot.factory import build_bot
+
+    try:
+        rt.bot = await asyncio.to_thread(build_bot, rt.settings)
+        log.info("kefu: bot loaded (%d chunks)", len(rt.bot.retriever.chunks))
+    except KefuError as e:
+        rt.error = str(e)
+        log.error("kefu: bot failed to load: %s", e)
+    except Exception:
+        rt.error = "服务启动失败,请联系管理员查看日志。"
+        log.exception("kefu: bot failed to load")
+
+
+def create_app(
+    settings: Settings | None = None,
+    bot: Kefu | None = None,
+    *,
+    feedback: FeedbackStore | None = None,
+    static_dir: Path = STATIC_DIR,
+    ui: bool = True,
+) -> FastAPI:
+    """Build the ASGI app. Pass a ready bot in tests; else the lifespan builds one from settings.
+
+    Nothing heavy happens here: the model, the index and the databases open in the lifespan.
+    """
+    if settings is None:
         if bot is not None:
-            holder.bot = bot
+            settings = bot.settings
         else:
-            from bot.factory import build_bot
             from bot.settings import Settings
 
+            settings = Settings()
+    rt = Runtime(settings=settings, limiter=RateLimiter(settings.rate_limit), feedback=feedback)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        if rt.feedback is None:
+            from bot.feedback import FeedbackStore
+
             try:
-                holder.bot = await asyncio.to_thread(build_bot, settings or Settings())
-            except KefuError as e:
-                holder.error = str(e)  # served as 503 with the reason, instead of a crash loop
+                rt.feedback = await asyncio.to_thread(FeedbackStore, settings.tickets_db_url)
+            except Exception:
+                log.exception("kefu: feedback store unavailable")  # /api/feedback answers 503
+        loading = None
+        if bot is not None:
+            rt.bot = bot
+        else:
+            loading = asyncio.create_task(_load(rt))
         yield
+        if loading is not None and not loading.done():
+            loading.cancel()  # the worker thread finishes on its own; nobody waits for it
 
-    app = FastAPI(title="kefu 售后助手 API", lifespan=lifespan)
-    app.state.holder = holder
+    app = FastAPI(
+        title="kefu 售后助手 API",
+        description='OPPO 手机与奥普浴霸售后问答。错误统一为 JSON:{"error": "中文说明"}。',
+        lifespan=lifespan,
+    )
+    app.state.runtime = rt
+    install_error_handlers(app)
 
-    @app.get("/healthz")
+    # Middleware added last runs first: CORS wraps the body limit, so a 413 carries CORS headers.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.cors_origins),
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type", "X-Kefu-Session"],
+        max_age=600,
+    )
+
+    @app.get("/healthz", summary="模型与索引是否已加载", responses={503: {}})
     async def healthz():
-        if holder.bot is None:
-            return _error(503, holder.error or "模型和索引正在加载,请稍后再试。")
-        return {"status": "ok", "chunks": len(holder.bot.retriever.chunks)}
+        if rt.bot is None:
+            return error(503, rt.error or LOADING, headers={"Retry-After": "10"})
+        return _health(rt.bot)
 
-    @app.post("/api/chat")
-    async def chat(req: ChatRequest, request: Request):
-        if holder.bot is None:
-            return _error(503, holder.error or "服务正在启动,请稍后再试。")
-        session_id = req.session_id or uuid.uuid4().hex
-        try:
-            answer = await asyncio.to_thread(holder.bot.ask, req.question, session_id, req.brand)
-        except InputError as e:
-            return _error(413 if "过长" in str(e) else 400, str(e))
-        except IndexMissingError as e:
-            return _error(503, str(e))
-        return {**answer.public(), "session_id": session_id}
+    app.include_router(api_router(rt))
 
+    widget = StaticFile(
+        static_dir / "widget.js", "application/javascript; charset=utf-8", "public, max-age=3600"
+    )
+    demo_page = StaticFile(static_dir / "demo.html", "text/html; charset=utf-8", "no-cache")
+
+    @app.get("/widget.js", include_in_schema=False)
+    async def widget_js(request: Request) -> Response:
+        return await widget(request)
+
+    @app.get("/widget/demo", include_in_schema=False)
+    async def widget_demo(request: Request) -> Response:
+        return await demo_page(request)
+
+    if not ui:
+        return app
     import gradio as gr
 
     from bot.web.ui import build_ui
 
-    return gr.mount_gradio_app(app, build_ui(holder), path="/")
+    # Mounted last: routes above (/docs, /openapi.json, /api/*, /widget*, /healthz) match first.
+    return gr.mount_gradio_app(app, build_ui(rt), path="/")

@@ -1,10 +1,22 @@
-"""The Gradio chat UI: answers with their sources and an outcome badge."""
+"""The Gradio chat UI: streamed answers with their sources and an outcome badge, handoff, feedback.
+
+Gradio is imported at module level on purpose: it injects `gr.Request` / `gr.LikeData` by the
+handlers' type hints, which it resolves against this module's globals. Only the web server
+imports this module, when it builds the UI.
+"""
 
 from __future__ import annotations
 
 import html
+import logging
+from collections.abc import Iterator
+
+import gradio as gr
 
 from bot.errors import InputError
+from bot.web.api import INTERNAL, LOADING, Runtime
+
+log = logging.getLogger("kefu.web")
 
 BADGES = {
     "answered": "✅ 已解答",
@@ -12,50 +24,150 @@ BADGES = {
     "refused": "🚫 超出服务范围",
     "escalated": "🙋 已转人工",
 }
+BRANDS = {"全部": None, "OPPO": "oppo", "奥普": "aupu"}
 EXAMPLES = [
     "OPPO 售后电话是多少?",
     "手机屏幕碎了多久内要报修?",
     "奥普浴霸怎么预约安装?",
     "维修后换的配件保修多久?",
 ]
+PLACEHOLDER = "请输入您的售后问题…"
+HANDOFF_LABEL = "转人工"
+
+
+def _escape(text: str) -> str:
+    return html.escape(text).replace("\n", "  \n")
 
 
 def render(answer) -> str:
     """Markdown for one answer: text, badge, and the sources it cites (escaped, never HTML)."""
-    parts = [
-        html.escape(answer.text).replace("\n", "  \n"),
-        f"\n\n<sub>{BADGES.get(answer.outcome, answer.outcome)}</sub>",
-    ]
+    parts = [_escape(answer.text), f"\n\n<sub>{BADGES.get(answer.outcome, answer.outcome)}</sub>"]
     if answer.citations:
         items = "".join(
-            f"<li>[{i}] {html.escape(c.title)} <code>{html.escape(c.doc_id)}</code> · {html.escape(c.source)}"
-            f"<blockquote>{html.escape(c.text)}</blockquote></li>"
+            f"<li>[{i}] <b>{html.escape(c.title)}</b>"
+            + (f"<blockquote>{html.escape(c.text)}</blockquote>" if c.text else "")
+            + f"<small>来源:{html.escape(c.source)} · <code>{html.escape(c.doc_id)}</code></small></li>"
             for i, c in enumerate(answer.citations, 1)
         )
         parts.append(
-            f"\n\n<details><summary>来源({len(answer.citations)})</summary><ul>{items}</ul></details>"
+            f"\n\n<details><summary>来源({len(answer.citations)})</summary><ol>{items}</ol></details>"
         )
     return "".join(parts)
 
 
-def build_ui(holder):
-    import gradio as gr
+def session_of(request: gr.Request | None) -> str:
+    """One bot session per browser page load."""
+    return f"ui:{getattr(request, 'session_hash', None) or 'anonymous'}"
 
-    def respond(message: str, history: list, request: gr.Request):
-        if holder.bot is None:
-            return holder.error or "服务正在启动,请稍后再试。"
+
+class ChatUI:
+    """The UI's behaviour, apart from the widgets: plain lists and dicts in, the same out."""
+
+    def __init__(self, rt: Runtime):
+        self.rt = rt
+
+    def respond(
+        self, message: str, history: list, turns: dict, brand: str, request: gr.Request
+    ) -> Iterator[tuple[str, list, dict]]:
+        """Stream one answer into the chat; remember which message holds which turn."""
+        history, turns = list(history or []), dict(turns or {})
+        if not (message or "").strip():
+            yield "", history, turns
+            return
+        history.append({"role": "user", "content": _escape(message)})
+        bot = self.rt.bot
+        if bot is None:
+            history.append({"role": "assistant", "content": self.rt.error or LOADING})
+            yield "", history, turns
+            return
+        history.append({"role": "assistant", "content": "…"})
+        yield "", history, turns
+        text = ""
         try:
-            answer = holder.bot.ask(message, session_id=f"ui:{request.session_hash}")
+            for event in bot.stream(
+                message, session_id=session_of(request), brand=BRANDS.get(brand)
+            ):
+                if event["event"] == "delta":
+                    text += event["text"]
+                    history[-1] = {"role": "assistant", "content": _escape(text)}
+                elif event["event"] == "final":
+                    answer = event["answer"]
+                    history[-1] = {"role": "assistant", "content": render(answer)}
+                    if answer.turn_id:
+                        turns[len(history) - 1] = answer.turn_id
+                yield "", history, turns
         except InputError as e:
-            return str(e)
-        return render(answer)
+            history[-1] = {"role": "assistant", "content": _escape(str(e))}
+            yield "", history, turns
+        except Exception:
+            log.exception("ui: answer failed")
+            history[-1] = {"role": "assistant", "content": INTERNAL}
+            yield "", history, turns
 
-    return gr.ChatInterface(
-        respond,
-        title="kefu 售后助手",
-        description="OPPO 手机与奥普浴霸售后问答:每条回答都注明出处,没把握时转人工。",
-        examples=EXAMPLES,
-        run_examples_on_click=True,
-        cache_examples=False,
-        flagging_mode="never",
-    )
+    def handoff(
+        self, history: list, turns: dict, brand: str, request: gr.Request
+    ) -> tuple[list, dict]:
+        """The 转人工 button: open (or reuse) this session's ticket and show its id."""
+        history, turns = list(history or []), dict(turns or {})
+        history.append({"role": "user", "content": HANDOFF_LABEL})
+        bot = self.rt.bot
+        if bot is None:
+            history.append({"role": "assistant", "content": self.rt.error or LOADING})
+            return history, turns
+        try:
+            answer = bot.handoff(session_of(request), brand=BRANDS.get(brand), lang="zh")
+        except Exception:
+            log.exception("ui: handoff failed")
+            history.append({"role": "assistant", "content": INTERNAL})
+            return history, turns
+        # Not mapped in `turns`: the handoff is no answer of its own to rate.
+        history.append({"role": "assistant", "content": render(answer)})
+        return history, turns
+
+    def like(self, turns: dict, data: gr.LikeData, request: gr.Request) -> None:
+        """Thumbs up/down on an answer; clicking the same thumb again withdraws the vote."""
+        store = self.rt.feedback
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        turn_id = (turns or {}).get(index)
+        if store is None or not turn_id:
+            return  # not an answer (an error message, say): nothing to rate
+        session_id = session_of(request)
+        if data.liked is True or data.liked is False:
+            store.record(session_id, turn_id, "up" if data.liked else "down")
+        else:
+            store.clear(session_id, turn_id)
+
+
+def build_ui(rt: Runtime) -> gr.Blocks:
+    """The Blocks app mounted at /."""
+    ui = ChatUI(rt)
+    with gr.Blocks(title="kefu 售后助手") as demo:
+        gr.Markdown(
+            "## kefu 售后助手\nOPPO 手机与奥普浴霸售后问答:每条回答都注明出处,没把握时转人工。"
+        )
+        turns = gr.State({})  # chat message index -> turn_id, for feedback
+        brand = gr.Radio(list(BRANDS), value="全部", label="品牌")
+        chatbot = gr.Chatbot(
+            label="对话",
+            height=520,
+            group_consecutive_messages=False,  # keep the like event's index = message index
+            feedback_options=("Like", "Dislike"),
+        )
+        with gr.Row():
+            box = gr.Textbox(placeholder=PLACEHOLDER, show_label=False, scale=8, autofocus=True)
+            send = gr.Button("发送", variant="primary", scale=1, min_width=80)
+            human = gr.Button(HANDOFF_LABEL, scale=1, min_width=80)
+        gr.Examples(EXAMPLES, inputs=box, label="示例问题")
+
+        ask = {
+            "fn": ui.respond,
+            "inputs": [box, chatbot, turns, brand],
+            "outputs": [box, chatbot, turns],
+        }
+        box.submit(**ask)
+        send.click(**ask)
+        human.click(ui.handoff, [chatbot, turns, brand], [chatbot, turns])
+        chatbot.like(ui.like, [turns], None)
+        chatbot.clear(dict, None, turns)  # a cleared chat starts its message indices afresh
+    demo.queue(default_concurrency_limit=rt.settings.ui_concurrency)
+    return demo
