@@ -6,45 +6,47 @@ import dataclasses
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from langchain_core.runnables import RunnableLambda
 
 from bot.answer.decide import Thresholds, decide
+from bot.answer.disclose import Discloser
 from bot.answer.extractive import Draft, ExtractiveAnswerer, citation
+from bot.escalate import TICKET_ID, Escalator, safety_advice
 from bot.guard.input import clean_question
-from bot.guard.numbers import normalize, number_tokens, unsupported_numbers
+from bot.guard.numbers import unsupported_numbers
+from bot.guard.pii import mask_pii
 from bot.guard.scope import Trigger, escalation_trigger, is_injection
+from bot.guard.sensitive import SensitiveWords
 from bot.ingest.chunker import split_sentences
 from bot.messages import say
 from bot.session import Session, SessionStore, Turn
-from bot.types import Answer, Citation, Corpus, Retrieval
-from bot.understand import Reading, read
+from bot.types import Answer, Corpus, Retrieval
+from bot.understand import Reading, followup_query, read
 
-_RULE_REASONS = frozenset({"injection", "brand_unknown", "other_brand", "ticket_status"})
-_TICKET_ID = re.compile(r"KF-[A-Z2-9]{6}", re.I)
-_CITE_MARK = re.compile(r"\[\d+\]")
-# The answer already says the value is missing: adding the missing-value note would repeat it.
-_SAYS_MISSING = re.compile(
-    r"没有给出|没有提供|未给出|未提供|未公布|没有写明|资料(里|中)?没有|暂无|not given|don't have"
+_RULE_REASONS = frozenset(
+    {"injection", "brand_unknown", "other_brand", "ticket_status", "contact", "unresolved"}
 )
+_CITE_MARK = re.compile(r"\[\d+\]")
+_PIECES = re.compile(r"[^。!?!?\n]*(?:[。!?!?]+|\n|$)")
+_ESCALATION_TEXT = {"unresolved": "escalated_unresolved", "handoff": "handoff"}
 
 
-def _states(text: str, value: str, keyword_hit: bool) -> bool:
-    """Whether an answer states `value`: verbatim, or (on topic) with all of its figures."""
-    if normalize(value) in normalize(text):
-        return True
-    figures = number_tokens(value)
-    return keyword_hit and bool(figures) and all(f in number_tokens(text) for f in figures)
+def pieces(text: str) -> list[str]:
+    """`text` cut after each sentence end or newline; the pieces join back to `text`."""
+    return [p for p in _PIECES.findall(text) if p]
 
 
 @dataclass
 class TurnState:
     """Everything one turn accumulates as it passes the stages."""
 
-    question: str
+    question: str  # cleaned, PII and sensitive words masked: all that is ever stored
     session: Session
     reading: Reading
+    raw: str = ""  # cleaned but unmasked: read once for a consented contact, never stored
     brand_param: str | None = None
     query: str = ""
     brand: str | None = None
@@ -71,6 +73,8 @@ class Kefu:
         tickets=None,
         sessions: SessionStore | None = None,
         chat_log=None,
+        sensitive: SensitiveWords | None = None,
+        webhook=None,
     ):
         self.settings = settings
         self.retriever = retriever
@@ -79,13 +83,16 @@ class Kefu:
         self.tickets = tickets
         self.sessions = sessions or SessionStore(settings.session_history)
         self.chat_log = chat_log
+        self.sensitive = sensitive if sensitive is not None else SensitiveWords(())
         self.titles = {d.id: d.title for d in corpus.documents}
-        self.chain = (
+        self.discloser = Discloser(corpus, retriever.chunks)
+        self.escalator = Escalator(tickets, self._cite_doc, webhook)
+        self.front = (
             RunnableLambda(self._understand, name="understand")
             | RunnableLambda(self._retrieve, name="retrieve")
             | RunnableLambda(self._decide, name="decide")
-            | RunnableLambda(self._respond, name="respond")
         )
+        self.chain = self.front | RunnableLambda(self._respond, name="respond")
 
     # -- public -----------------------------------------------------------------
     def ask(
@@ -98,14 +105,105 @@ class Kefu:
         """Answer one turn. Raises InputError for input the bot cannot accept."""
         t0 = time.perf_counter()
         state = self.chain.invoke(self._state(question, session_id, brand))
+        return self._finish(state, t0, log)
+
+    def stream(
+        self,
+        question: str,
+        session_id: str | None = None,
+        brand: str | None = None,
+        log: bool = True,
+    ) -> Iterator[dict]:
+        """The same turn as `ask`, as events: {"event": "delta", "text"} pieces, then one
+        {"event": "final", "answer": Answer}. InputError is raised before the first event."""
+        t0 = time.perf_counter()
+        state = self._state(question, session_id, brand)
+        return self._events(state, t0, log)
+
+    def _events(self, state: TurnState, t0: float, log: bool) -> Iterator[dict]:
+        state = self._respond(self.front.invoke(state))
+        for piece in pieces(state.answer.text):
+            yield {"event": "delta", "text": piece}
+        yield {"event": "final", "answer": self._finish(state, t0, log)}
+
+    def handoff(
+        self,
+        session_id: str,
+        brand: str | None = None,
+        contact: str | None = None,
+        consent: bool = False,
+        lang: str = "zh",
+    ) -> Answer:
+        """The customer pressed 转人工: open (or return) this conversation's ticket."""
+        session = self.sessions.get(session_id)
+        last = session.last()
+        if session.ticket_id and last and last.outcome == "escalated":
+            key = f"{session.id}:{len(session.turns) - 1}"  # the ticket that turn opened
+        else:
+            key = f"{session.id}:handoff:{len(session.turns)}"
+        contact = contact.strip() if contact and consent else None
+        over = self.escalator.open(
+            session,
+            key=key,
+            category="human",
+            summary=last.question if last else "客户要求转人工",
+            brand=brand or session.brand,
+            lang=lang,
+            contact=contact,
+            consent=consent,
+        )
+        if contact and over.ticket_id:
+            self.tickets.update_contact(over.ticket_id, session.id, contact=contact, consent=True)
+        session.awaiting_contact = not contact
+        return Answer(
+            outcome="escalated",
+            text=say("handoff", lang) + over.text,
+            citations=over.citations,
+            confidence=1.0,
+            ticket_id=over.ticket_id,
+            reason="handoff",
+            turn_id=f"{session.id}:{len(session.turns)}",
+        )
+
+    def ticket(self, ticket_id: str, session_id: str):
+        """The ticket if it belongs to this session, else None (unknown and foreign alike)."""
+        if self.tickets is None or not TICKET_ID.fullmatch(ticket_id.strip()):
+            return None
+        return self.tickets.get(ticket_id.strip(), session_id=session_id)
+
+    def prepare(
+        self, question: str, session_id: str | None = None, brand: str | None = None
+    ) -> TurnState:
+        """Run understand and retrieve only: what calibration sweeps thresholds over."""
+        return self._retrieve(self._understand(self._state(question, session_id, brand)))
+
+    def _state(self, question: str, session_id: str | None, brand: str | None) -> TurnState:
+        raw = clean_question(question, self.settings.max_question_chars)
+        text = self.sensitive.mask(mask_pii(raw))
+        return TurnState(
+            question=text,
+            raw=raw,
+            session=self.sessions.get(session_id or uuid.uuid4().hex),
+            reading=read(text),
+            brand_param=brand if brand in ("oppo", "aupu") else None,
+        )
+
+    def _finish(self, state: TurnState, t0: float, log: bool) -> Answer:
         text, session = state.question, state.session
         answer = state.answer
+        answer.turn_id = f"{session.id}:{len(session.turns) + 1}"
         answer.latency_ms = (time.perf_counter() - t0) * 1000
-        self.sessions.record(session, Turn(text, state.query or text, answer.outcome, state.brand))
+        unresolved = answer.outcome in ("clarify", "refused") and answer.reason != "injection"
+        self.sessions.record(
+            session,
+            Turn(text, state.query or text, answer.outcome, state.brand),
+            unresolved=unresolved,
+        )
         if log and self.chat_log is not None:
             self.chat_log.write(
                 {
                     "session": session.id,
+                    "turn_id": answer.turn_id,
                     "question": text,
                     "outcome": answer.outcome,
                     "reason": answer.reason,
@@ -116,29 +214,19 @@ class Kefu:
             )
         return answer
 
-    def prepare(
-        self, question: str, session_id: str | None = None, brand: str | None = None
-    ) -> TurnState:
-        """Run understand and retrieve only: what calibration sweeps thresholds over."""
-        return self._retrieve(self._understand(self._state(question, session_id, brand)))
-
-    def _state(self, question: str, session_id: str | None, brand: str | None) -> TurnState:
-        text = clean_question(question, self.settings.max_question_chars)
-        return TurnState(
-            question=text,
-            session=self.sessions.get(session_id or uuid.uuid4().hex),
-            reading=read(text),
-            brand_param=brand if brand in ("oppo", "aupu") else None,
-        )
-
     # -- stages -------------------------------------------------------------------
     def _understand(self, s: TurnState) -> TurnState:
         r = s.reading
         sess = s.session
-        if is_injection(s.question):
+        if is_injection(s.raw or s.question):
             s.outcome, s.reason = "refused", "injection"
             return s
-        ticket = _TICKET_ID.search(s.question)
+        if sess.awaiting_contact and s.raw:
+            reply = self.escalator.take_contact(sess, s.raw, r.lang)
+            if reply:
+                s.outcome, s.reason, s.extra["text"] = "answered", "contact", reply
+                return s
+        ticket = TICKET_ID.search(s.question)
         if ticket and self.tickets is not None:
             s.outcome, s.reason = "answered", "ticket_status"
             s.extra["ticket_id"] = ticket.group(0).upper()
@@ -146,6 +234,7 @@ class Kefu:
         trig = escalation_trigger(s.question)
         if trig:
             s.outcome, s.reason, s.trigger = "escalated", f"trigger:{trig.category}", trig
+            s.brand = s.brand_param or r.brand or sess.brand
             return s
 
         last = sess.last()
@@ -160,7 +249,7 @@ class Kefu:
             s.query = f"{sess.pending_question} {s.question}"
             s.brand = s.brand or r.brand_hint
         elif r.followup and last and last.outcome == "answered":
-            s.query = f"{last.query} {s.question}"
+            s.query = followup_query(last.query, s.question)
             s.brand = s.brand or sess.brand
         else:
             s.query = s.question
@@ -181,20 +270,25 @@ class Kefu:
             return s
         d = decide(s.reading, s.brand, s.retrieval, Thresholds.of(self.settings))
         s.outcome, s.reason, s.confidence = d.outcome, d.reason, d.score
-        if d.outcome == "clarify":
+        if (
+            d.outcome in ("clarify", "refused")
+            and s.session.unresolved + 1 >= self.settings.unresolved_turns_to_escalate
+        ):
+            s.outcome, s.reason = "escalated", "unresolved"
+        elif d.outcome == "clarify":
             s.session.pending_question = s.query
         return s
 
     def _respond(self, s: TurnState) -> TurnState:
         lang = s.reading.lang
         text, citations = "", []
-        if s.outcome == "answered" and s.reason == "ticket_status":
-            text = self._ticket_status(s.extra["ticket_id"], s.session.id, lang)
+        if s.reason == "ticket_status":
+            text = self.escalator.status(s.extra["ticket_id"], s.session.id, lang)
+        elif s.reason == "contact":
+            text = s.extra["text"]
         elif s.outcome == "answered":
-            draft = self._supplement(s, self._draft(s, lang))
-            draft = self._disclose(s, draft, lang)
-            draft, ok = self._guard_numbers(draft)
-            if ok:
+            draft = self._answer(s, lang)
+            if draft is not None:
                 text, citations = draft.text, draft.citations
             else:
                 s.outcome, s.reason = "escalated", "number_guard"
@@ -203,12 +297,7 @@ class Kefu:
         elif s.outcome == "refused":
             text = say("refused_injection" if s.reason == "injection" else "refused_scope", lang)
         elif s.outcome == "escalated":
-            key = "escalated" if s.reason.startswith("trigger") else "escalated_low_confidence"
-            text = say(key, lang)
-            ticket_id = self._open_ticket(s)
-            if ticket_id:
-                text += say("ticket", lang, ticket_id=ticket_id)
-            s.extra["ticket"] = ticket_id
+            text, citations = self._escalate(s, lang)
         s.answer = Answer(
             outcome=s.outcome,
             text=text,
@@ -221,6 +310,40 @@ class Kefu:
         return s
 
     # -- helpers ------------------------------------------------------------------
+    def _answer(self, s: TurnState, lang: str) -> Draft | None:
+        """The guarded answer: draft, supplement, disclose, check figures, mask; None if
+        nothing survives the number guard."""
+        draft = self._supplement(s, self._draft(s, lang))
+        draft = self.discloser(draft, s.query, s.brand, lang)
+        draft, ok = self._guard_numbers(draft)
+        if not ok:
+            return None
+        return Draft(self.sensitive.mask(mask_pii(draft.text)), draft.citations)
+
+    def _escalate(self, s: TurnState, lang: str):
+        if s.trigger is not None:
+            text = say("escalated", lang)
+            if s.trigger.category == "safety":
+                text = safety_advice(s.question, lang) + "\n" + text
+        else:
+            text = say(_ESCALATION_TEXT.get(s.reason, "escalated_low_confidence"), lang)
+        over = self.escalator.open(
+            s.session,
+            key=f"{s.session.id}:{len(s.session.turns)}",
+            category=s.trigger.category if s.trigger else s.reason,
+            summary=s.question,
+            brand=s.brand,
+            lang=lang,
+            current=s.question,
+        )
+        s.extra["ticket"] = over.ticket_id
+        s.session.awaiting_contact = over.ticket_id is not None
+        return (text + over.text if over.ticket_id else text), over.citations
+
+    def _cite_doc(self, doc_id: str, needle: str):
+        chunk = self.discloser.chunk_in(doc_id, needle)
+        return citation(chunk) if chunk is not None else None
+
     def _draft(self, s: TurnState, lang: str) -> Draft:
         ret = s.retrieval
         if s.reason == "faq":
@@ -232,69 +355,6 @@ class Kefu:
     def _supplement(self, s: TurnState, draft: Draft) -> Draft:
         """A vetted FAQ answer may miss the detail asked about: add the best policy sentence."""
         return self.answerer.supplement(s.query, draft, s.retrieval.hits, s.reading.lang)
-
-    def _chunk_in(self, doc_id: str, needle: str = ""):
-        chunks = [c for c in self.retriever.chunks if c.doc_id == doc_id and c.kind == "doc"]
-        n = normalize(needle)
-        return next(
-            (c for c in chunks if n and n in normalize(c.text)), chunks[0] if chunks else None
-        )
-
-    def _disclose(self, s: TurnState, draft: Draft, lang: str) -> Draft:
-        """Where sources disagree, show every value with its citation; where none exists, say so."""
-        cited = {c.doc_id for c in draft.citations}
-        text, cites = draft.text, list(draft.citations)
-        q = s.query.lower()
-        for c in self.corpus.conflicts:
-            if s.brand is not None and c.brand not in (s.brand, "general"):
-                continue
-            keyword_hit = any(k.lower() in q for k in c.keywords)
-            if c.kind == "conflict":
-                text = self._disclose_conflict(c, text, cites, cited, keyword_hit, lang)
-            elif (
-                c.docs & cited
-                and keyword_hit
-                and c.note not in text
-                and not _SAYS_MISSING.search(text)
-            ):
-                chunk = self._chunk_in(c.doc)
-                if chunk and citation(chunk) not in cites:
-                    cites.append(citation(chunk))
-                text += "\n" + say("missing", lang, note=c.note, how_to_find=c.how_to_find)
-        return Draft(text, cites)
-
-    def _disclose_conflict(
-        self, c, text: str, cites: list[Citation], cited: set[str], keyword_hit: bool, lang: str
-    ) -> str:
-        """Cite every value of a conflict the answer touches (appending to `cites`); add the
-        disclosure unless the answer already gives them all."""
-        verbatim = [normalize(v.value) in normalize(text) for v in c.values]
-        if not (c.docs & cited or any(verbatim)):
-            return text
-        if not any(_states(text, v.value, keyword_hit) for v in c.values):
-            return text  # the answer does not touch the disputed value: nothing to disclose
-        marks = []
-        for v in c.values:
-            cite = self._value_citation(v)
-            if cite not in cites:
-                cites.append(cite)
-            marks.append(say("conflict_value", lang, value=v.value, n=str(cites.index(cite) + 1)))
-        if all(verbatim):
-            return text  # a vetted FAQ, say, already gives every value: cite, don't repeat
-        values = say("conflict_first", lang) + say("conflict_sep", lang).join(marks)
-        return (
-            text + "\n" + say("conflict", lang, subject=c.subject, values=values, advice=c.advice)
-        )
-
-    def _value_citation(self, v) -> Citation:
-        """The chunk holding a disputed value, attributed to the seed that states it."""
-        chunk = self._chunk_in(v.doc, v.value)
-        if chunk is None:
-            return Citation(v.doc, self.titles.get(v.doc, v.doc), v.source)
-        holds = normalize(v.value) in normalize(chunk.text)
-        return Citation(
-            chunk.doc_id, chunk.title, v.source if holds else ",".join(chunk.source), chunk.text
-        )
 
     def _guard_numbers(self, draft: Draft) -> tuple[Draft, bool]:
         """Drop sentences with figures absent from the cited text; fail if nothing is left."""
@@ -316,34 +376,3 @@ class Kefu:
         # 0.5 sits on the answer/escalate boundary; 1.0 is a perfect match.
         lo = self.settings.refuse_threshold
         return float(min(1.0, max(0.0, 0.5 + 0.5 * (s.confidence - lo) / max(1.0 - lo, 1e-6))))
-
-    def _open_ticket(self, s: TurnState) -> str | None:
-        if self.tickets is None:
-            return None
-        trig = s.trigger
-        transcript = [{"q": t.question, "outcome": t.outcome} for t in s.session.turns]
-        transcript.append({"q": s.question, "outcome": "escalated"})
-        ticket = self.tickets.create(
-            key=f"{s.session.id}:{len(s.session.turns)}",
-            session_id=s.session.id,
-            category=trig.category if trig else s.reason,
-            priority=trig.priority if trig else 4,
-            summary=s.question[:200],
-            transcript=transcript,
-        )
-        return ticket.ticket_id
-
-    def _ticket_status(self, ticket_id: str, session_id: str, lang: str) -> str:
-        t = self.tickets.get(ticket_id, session_id=session_id)
-        if t is None:
-            return (
-                f"No ticket {ticket_id} was found in this conversation."
-                if lang == "en"
-                else f"没有在当前会话中找到工单 {ticket_id}。"
-            )
-        status = {"open": "处理中", "closed": "已关闭"}.get(t.status, t.status)
-        return (
-            f"Ticket {t.ticket_id}: {t.status}."
-            if lang == "en"
-            else f"工单 {t.ticket_id} 当前状态:{status}。"
-        )

@@ -70,6 +70,7 @@ def build_bot(settings: Settings, *, embedder=None, store=None, tickets=None, ch
     """Build and warm the whole bot; raises IndexMissingError / CorpusError / ModelError."""
     from bot.chain import Kefu
     from bot.chatlog import ChatLog
+    from bot.guard.sensitive import SensitiveWords
     from bot.ingest.loader import load_corpus
     from bot.retrieve.hybrid import HybridRetriever
 
@@ -86,10 +87,29 @@ def build_bot(settings: Settings, *, embedder=None, store=None, tickets=None, ch
         rrf_k=settings.rrf_k,
     )
     embedder.embed_queries(["warm up"])  # load the model now, not on the first customer's question
+    tickets = tickets if tickets is not None else build_tickets(settings)
     return Kefu(
         settings,
         retriever,
         corpus,
-        tickets=tickets if tickets is not None else build_tickets(settings),
+        tickets=tickets,
         chat_log=ChatLog(settings.chat_log_path) if chat_log else None,
+        sensitive=SensitiveWords.from_settings(settings),
+        webhook=build_webhook(settings, tickets),
     )
+
+
+def build_webhook(settings: Settings, tickets):
+    """The helpdesk webhook's outbox dispatcher, started; None when no webhook_url is set."""
+    if not settings.webhook_url or tickets is None:
+        return None
+    from bot.tickets.webhook import WebhookDispatcher
+
+    dispatcher = WebhookDispatcher(
+        tickets,
+        settings.webhook_url,
+        timeout_s=settings.webhook_timeout_s,
+        max_attempts=settings.webhook_max_attempts,
+    )
+    dispatcher.start()  # also picks up deliveries a previous run left pending
+    return dispatcher

@@ -23,9 +23,53 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "zh": "这个问题我没有把握准确回答,已为您转接人工客服,客服人员会尽快跟进。",
         "en": "I'm not confident I can answer this correctly, so I've handed it to a human agent who will follow up.",
     },
+    "escalated_unresolved": {
+        "zh": "看来我没能解决您的问题,已为您转接人工客服,客服人员会尽快跟进。",
+        "en": "It seems I couldn't sort this out for you, so I've handed it to a human agent who will follow up.",
+    },
+    "handoff": {
+        "zh": "好的,已为您转接人工客服。",
+        "en": "Sure, I've handed this conversation to a human agent.",
+    },
     "ticket": {
         "zh": "工单号:{ticket_id}。您可以随时发送工单号查询处理进度。",
         "en": " Ticket id: {ticket_id}. Send the ticket id any time to check its status.",
+    },
+    "next_steps": {
+        "zh": "工单优先级:{label}。",
+        "en": " Priority: {label}.",
+    },
+    "next_steps_time": {
+        "zh": "工单优先级:{label}。按资料中 OPPO 的投诉分级响应,这一级别为{response}[{n}]。",
+        "en": " Priority: {label}. Under OPPO's tiered complaint response in our sources, this tier is: {response} [{n}].",
+    },
+    "ask_contact": {
+        "zh": "如需客服回电,您可以回复手机号或邮箱;发送即表示同意我们仅为处理本工单使用该联系方式。",
+        "en": " If you'd like a call back, reply with a phone number or e-mail; sending it means you agree we use it only for this ticket.",
+    },
+    "contact_saved": {
+        "zh": "已将联系方式 {contact} 记录到工单 {ticket_id},仅用于处理本工单。",
+        "en": "I've added {contact} to ticket {ticket_id}; it will be used only for this ticket.",
+    },
+    "safety_battery": {
+        "zh": "安全提示:请立即停止使用和充电,拔掉充电器,把设备放在远离易燃物的地方,不要按压、刺穿或自行拆开电池;如有明火或浓烟,请先远离并拨打火警电话。",
+        "en": "Safety first: stop using and charging the device now, unplug the charger, put it away from anything flammable, and do not press, pierce or open the battery; if there are flames or heavy smoke, move away and call the fire brigade.",
+    },
+    "safety_electric": {
+        "zh": "安全提示:请不要触碰设备,先关闭该电器的电源开关或家中的总电闸,确认断电后再处理;有人触电时不要直接用手拉人,先断电;如有明火或人员受伤,请立即拨打急救或火警电话。",
+        "en": "Safety first: do not touch the appliance; switch off its power or the main breaker before anything else; if someone is being shocked, cut the power before touching them; if there is fire or anyone is hurt, call emergency services now.",
+    },
+    "ticket_status": {
+        "zh": "工单 {ticket_id} 当前状态:{status}(优先级:{label},创建于 {created})。",
+        "en": "Ticket {ticket_id}: {status} (priority: {label}, opened {created}).",
+    },
+    "ticket_not_found": {
+        "zh": "没有在当前会话中找到工单 {ticket_id}。如果工单是在其他会话中创建的,请联系人工客服查询。",
+        "en": "No ticket {ticket_id} was found in this conversation. If it was opened elsewhere, please ask a human agent.",
+    },
+    "sensitive": {
+        "zh": "您的消息中含有不当用语,已做屏蔽处理。",
+        "en": "Part of your message was masked.",
     },
     "conflict": {
         "zh": "请注意,关于{subject},资料之间说法不一:{values}。{advice}",

@@ -21,7 +21,9 @@ class Session:
     turns: list[Turn] = field(default_factory=list)
     brand: str | None = None
     pending_question: str | None = None  # the question a clarify turn was about
-    unresolved: int = 0
+    unresolved: int = 0  # clarify/refused turns in a row
+    ticket_id: str | None = None  # the last ticket opened in this session
+    awaiting_contact: bool = False  # a handover asked for a phone number or e-mail
 
     def last(self) -> Turn | None:
         return self.turns[-1] if self.turns else None
@@ -44,9 +46,10 @@ class SessionStore:
                 self._sessions.popitem(last=False)
             return s
 
-    def record(self, session: Session, turn: Turn) -> None:
-        session.turns.append(turn)
-        del session.turns[: -self.history]
-        if turn.brand:
-            session.brand = turn.brand
-        session.unresolved = session.unresolved + 1 if turn.outcome in ("clarify", "refused") else 0
+    def record(self, session: Session, turn: Turn, *, unresolved: bool = False) -> None:
+        with self._lock:
+            session.turns.append(turn)
+            del session.turns[: -self.history]
+            if turn.brand:
+                session.brand = turn.brand
+            session.unresolved = session.unresolved + 1 if unresolved else 0

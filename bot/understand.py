@@ -45,6 +45,9 @@ _FILLER = re.compile(
 _FOLLOWUP = re.compile(
     r"^(那|那么|还有|另外|然后|再问|如果是|换成|what about|and |how about)", re.I
 )
+# A short turn without a follow-up word continues the topic only if it still asks about
+# something ours ("要多久内报修?"); "帮我写一首诗" is a new, out-of-scope question.
+_SHORT_ASK = re.compile(r"多久|多长|多少|几|怎么|哪|how long|how much|where", re.I)
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ def _brand_in(text: str, table: dict[str, tuple[str, ...]]) -> str | None:
 def read(text: str) -> Reading:
     """Read a question without any model."""
     brand = _brand_in(text, _BRAND_WORDS)
+    in_domain = brand is not None or bool(_DOMAIN.search(text))
     return Reading(
         text=text,
         lang=language(text),
@@ -82,7 +86,27 @@ def read(text: str) -> Reading:
         brand_sensitive=bool(_BRAND_SENSITIVE.search(text)),
         other_brand=bool(_OTHER_BRANDS.search(text)) and brand is None,
         # Naming one of our brands makes a question ours, typos ("保休") and all.
-        in_domain=brand is not None or bool(_DOMAIN.search(text)),
-        followup=bool(_FOLLOWUP.search(text)) or len(text) <= 8,
+        in_domain=in_domain,
+        followup=bool(_FOLLOWUP.search(text))
+        or (len(text) <= 8 and (in_domain or bool(_SHORT_ASK.search(text)))),
         residual_chars=len(_WORDY.findall(_FILLER.sub("", _BRAND_SENSITIVE.sub("", text)))),
     )
+
+
+# What a turn is about: "那电池呢?" after "屏幕碎了多久内要报修?" swaps 屏幕 for 电池.
+_TOPIC = re.compile(
+    r"碎屏|屏幕|屏|电池|充电器|充电|数据线|进水|主板|摄像头|相机|扬声器|听筒|后盖|边框|系统|"
+    r"耳机|手表|平板|浴霸|凉霸|灯暖|风暖|开关|遥控器|面板|电机|灯泡|吊顶|"
+    r"battery|screen|charger|camera|speaker|heater|remote"
+)
+_STATE = re.compile(r"碎了|坏了|裂了|进水了|鼓包了|不亮了?|失灵了?|broken|cracked")
+
+
+def followup_query(last_query: str, text: str) -> str:
+    """The standalone query for a follow-up: a new topic replaces the old one and keeps the
+    question ("那电池呢?"); without a new topic the follow-up adds to the last query."""
+    new = list(dict.fromkeys(_TOPIC.findall(text.lower())))
+    if not new:
+        return f"{last_query} {text}"
+    rest = re.sub(r"\s+", " ", _STATE.sub("", _TOPIC.sub("", last_query))).strip()
+    return f"{' '.join(new)} {rest}"

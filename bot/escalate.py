@@ -1,0 +1,119 @@
+"""Handing a conversation to a person: the ticket, what the customer is told, their contact."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.guard.pii import find_pii, mask_pii, redact
+from bot.messages import say
+from bot.session import Session
+from bot.types import Citation
+
+TICKET_ID = re.compile(r"KF-[A-Z2-9]{6}", re.I)
+_STATUS_ZH = {"open": "处理中", "closed": "已关闭"}
+_ELECTRIC = re.compile(r"漏电|触电|被电|电到|电了一下|麻手|发麻|电击|electric|shock", re.I)
+
+
+@dataclass
+class Handover:
+    """What an escalation produced: the ticket id (None without a ticket store), text, citations."""
+
+    ticket_id: str | None
+    text: str
+    citations: list[Citation]
+
+
+def safety_advice(question: str, lang: str) -> str:
+    """Immediate advice for a safety trigger: electrical hazards differ from battery/fire ones."""
+    return say("safety_electric" if _ELECTRIC.search(question) else "safety_battery", lang)
+
+
+class Escalator:
+    """Opens tickets idempotently and phrases the handover; None tickets means no ticket store."""
+
+    def __init__(self, tickets, cite_doc=None, webhook=None):
+        self.tickets = tickets
+        self.cite_doc = cite_doc  # doc_id, needle -> Citation | None: backs a quoted response time
+        self.webhook = webhook
+
+    def open(
+        self,
+        session: Session,
+        *,
+        key: str,
+        category: str,
+        summary: str,
+        brand: str | None,
+        lang: str,
+        current: str | None = None,
+        contact: str | None = None,
+        consent: bool = False,
+    ) -> Handover:
+        if self.tickets is None:
+            return Handover(None, "", [])
+        from bot.tickets.priority import level_for
+
+        level = level_for(category)
+        transcript = [{"q": t.question, "outcome": t.outcome} for t in session.turns]
+        if current is not None:
+            transcript.append({"q": current, "outcome": "escalated"})
+        ticket = self.tickets.create(
+            key=key,
+            session_id=session.id,
+            category=category,
+            priority=level.priority,
+            summary=mask_pii(summary)[:200],
+            transcript=redact(transcript),
+            contact=contact,
+            consent=consent,
+            brand=brand,
+        )
+        if self.webhook is not None:
+            self.webhook.notify()
+        session.ticket_id = ticket.ticket_id
+        text, cites = say("ticket", lang, ticket_id=ticket.ticket_id), []
+        label = level.label_en if lang == "en" else level.label_zh
+        response = level.response_en if lang == "en" else level.response_zh
+        cite = self.cite_doc(level.doc_id, level.response_zh) if response and level.doc_id else None
+        if response and cite and brand == "oppo":
+            cites.append(cite)
+            text += say("next_steps_time", lang, label=label, response=response, n="1")
+        else:
+            text += say("next_steps", lang, label=label)
+        if not (contact and consent):
+            text += say("ask_contact", lang)
+        return Handover(ticket.ticket_id, text, cites)
+
+    def take_contact(self, session: Session, question: str, lang: str) -> str | None:
+        """After a handover, a message holding a phone number or e-mail is the customer's
+        consented contact for that ticket. Returns the reply, or None if this isn't one."""
+        if self.tickets is None or not session.ticket_id or not session.awaiting_contact:
+            return None
+        found = [m for m in find_pii(question) if m.kind in ("mobile", "email")]
+        if not found:
+            return None
+        contact = found[0].value
+        ticket = self.tickets.update_contact(
+            session.ticket_id, session.id, contact=contact, consent=True
+        )
+        if ticket is None:
+            return None
+        session.awaiting_contact = False
+        return say("contact_saved", lang, contact=mask_pii(contact), ticket_id=ticket.ticket_id)
+
+    def status(self, ticket_id: str, session_id: str, lang: str) -> str:
+        t = self.tickets.get(ticket_id, session_id=session_id) if self.tickets else None
+        if t is None:
+            return say("ticket_not_found", lang, ticket_id=ticket_id.upper())
+        from bot.tickets.priority import level_for
+
+        level = level_for(t.category)
+        return say(
+            "ticket_status",
+            lang,
+            ticket_id=t.ticket_id,
+            status=t.status if lang == "en" else _STATUS_ZH.get(t.status, t.status),
+            label=level.label_en if lang == "en" else level.label_zh,
+            created=t.created_at[:16].replace("T", " "),
+        )
