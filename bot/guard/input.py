@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot.errors import InputError
+from bot.errors import InputError, TooLongError
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 _JUNK = re.compile(r"[\ufffd\udc80-\udcff]")
@@ -24,5 +24,5 @@ def clean_question(raw: str, max_chars: int) -> str:
     if not text:
         raise InputError("问题不能为空,请输入您想咨询的售后问题。")
     if len(text) > max_chars:
-        raise InputError(f"问题过长(共 {len(text)} 字,上限 {max_chars} 字),请精简后再问。")
+        raise TooLongError(f"问题过长(共 {len(text)} 字,上限 {max_chars} 字),请精简后再问。")
     return text

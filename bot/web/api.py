@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from bot.errors import IndexMissingError, InputError
+from bot.errors import IndexMissingError, InputError, TooLongError
 from bot.feedback import MAX_COMMENT_CHARS, turn_belongs
 from bot.web.limits import TOO_MANY, RateLimited
 
@@ -115,7 +115,7 @@ def _sse(event: str, data: dict) -> str:
 
 def _input_status(e: InputError) -> int:
     # Over-long questions are "too large"; everything else the guard rejects is bad input.
-    return 413 if "过长" in str(e) else 400
+    return 413 if isinstance(e, TooLongError) else 400
 
 
 async def _events(
