@@ -24,11 +24,13 @@ provision: $(VENV)/.installed
 provision-llm: $(VENV)/.installed
 	$(PY) -m bot.llm.provision
 
-# Headless Chromium for the browser tests: Debian's package (Playwright cannot download here).
+# Headless Chromium for the browser tests: Debian's package (Playwright cannot download here),
+# with a CJK font so the screenshots show Chinese text instead of empty boxes.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@{ command -v chromium && dpkg -s fonts-wqy-microhei; } >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    $$SUDO apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
 
 ingest: setup
 	$(PY) ingest.py
