@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import codecs
 import re
+import unicodedata
 from dataclasses import dataclass
 
 _INJECTION = re.compile(
@@ -18,6 +22,166 @@ _INJECTION = re.compile(
     r"retrieved context|context chunks|冒充|钓鱼|假装你是",
     re.I,
 )
+
+
+# Attacks the first pattern misses, grouped by kind. Each is phrased so that an after-sales
+# question cannot hit it by accident: a verb aimed at the bot's own rules, or a noun only the
+# bot has (its prompt, its documents, other people's data). "忘了设定的密码", "drop my phone,
+# does the policy cover it" and "reverse charging" must stay questions.
+_INJECTION_MORE = re.compile(
+    "|".join(
+        (
+            # override: verb then rules, or rules then "void"
+            r"(推翻|摆脱|(不要|不用|不必|别|无需|停止)再?(遵守|遵循|理会|服从))[^。?!]{0,12}(指令|规则|设定|限制|约束|规定)|"
+            r"(不用|不要|别)再?管[^。?!]{0,4}(公司|官方)?(规定|规则|政策|限制)",
+            r"(之前|上面|前面|以上|刚才|原来|原有|所有)的?(那些)?(指令|规则|设定|要求|约束|限制|话)[^。?!]{0,6}(都|全部|全都|统统)?(忘了|忘掉|作废|不算数?|无效|失效)",
+            r"(关闭|关掉|跳过|绕过|解除|停用|禁用|去掉)[^。?!]{0,6}((安全|内容)(策略|检查|规则|审核|过滤|限制|机制|设定)|过滤|审核|审查)|"
+            r"(安全|内容)(策略|检查|规则|审核|过滤|限制|机制)[^。?!]{0,4}(已|被|已经)?(关闭|关掉|解除|停用|禁用|失效)",
+            r"只(听|服从|听从)我的|你的新(任务|指令|身份|角色|规则)|新的?(指令|任务)(是|为|:)|(从这一?刻|从此刻|从此)(起|开始)?[,,]?\s*你|"
+            r"(放下|抛开|丢掉|暂停|卸下)[^。?!]{0,6}(身份|设定|规则|限制)|(以下|下面)(是|为)新的?(系统)?(设定|指令|规则|提示)|"
+            r"(没有|不受)(任何)?(规定|规则|限制)(约束|限制|管)你",
+            r"\b(ignore|disregard|forget)\b (all |everything |the |what'?s |what is )?(above|previous|prior|earlier)\b|"
+            r"\b(ignore|disregard|forget) everything\b|\b(everything|all) you (were|have been|'ve been) told\b|\bobey (me|the user|my)\b|"
+            r"\b(developer|admin|system|god) override\b|\bwithout (any )?(safety|content) (checks|filters|rules|restrictions)\b|\bwithout (any )?(ethical |moral )?(guidelines|guardrails|restrictions|filters)\b|"
+            r"\b(retrieved|raw) (chunks|passages|context|documents)\b|\b(developers?|creators?|operators?) (give|gave|told|tell) you\b",
+            r"\b(ignore|disregard|forget|override|bypass|skip|abandon|stop following|don'?t follow|do not follow|no longer follow)\b"
+            r"[^.?!]{0,40}\b(instructions?|rules|guidelines|guardrails|prompts?|directives|programming|constraints)\b",
+            r"\b(new|updated|revised) (instructions?|rules|polic(y|ies)|directives?)\b[^.?!]{0,20}\b(override|replace|supersede)",
+            r"system\s?(override|prompt)|"
+            r"\b(disable|turn off|switch off|remove|deactivate|bypass)\b[^.?!]{0,10}\b(safety|content|security|moderation) (filters?|rules|guardrails|checks|restrictions|protocols?|polic(y|ies))\b|"
+            r"\b(safety|content|moderation) (filters?|rules|guardrails|checks)\b[^.?!]{0,6}\b(off|disabled|removed)\b",
+            # telling the bot how to shape its reply
+            r"(在|于|放在|放到|写在|加在|附在)[^。?!]{0,8}(回答|回复|答案)的?(末尾|结尾|最后|开头|最前面|第一行)|"
+            r"(回答|回复|答案)[^。?!]{0,4}以[^。?!]{1,40}(开头|结尾|收尾)|(写|放|加|附)在(第一行|最后一行)",
+            r"\b(start|begin|end|finish|prefix|suffix|sign|conclude|close)\w*\s+(each|every|all|your)\s+(repl(y|ies)|answers?|responses?|messages?)\b|"
+            r"\b(append|prepend|add|insert|attach|include)\b[^.?!]{0,40}\b(to|in)\s+(each|every|all)\s+(of\s+)?(your\s+)?(repl(y|ies)|answers?|responses?)\b|"
+            r"\b(append|prepend)\b[^.?!]{0,40}\bto\s+(each|every|all)\s+(of\s+)?(your\s+)?(messages?|outputs?)\b",
+            # role play, grandma, modes
+            r"角色扮演|你不再是|你已经不是|你的(新)?(身份|角色|人设)(是|变成|改为|换成)|"
+            r"(没有|不受|没有任何|不受任何|毫无)(限制|约束|规则|规定|审查|过滤)的(ai|人工智能|客服|助手|机器人|模型|版本)",
+            r"(奶奶|外婆|姥姥|祖母|爷爷)[^。]{0,40}(哄我睡|睡前(会|总|常|都)?(给我)?(讲|念)|讲给我听|念给我听)|你(就|来)?(当|做|演|装成|扮成|变成)我的?(奶奶|外婆|姥姥|祖母)|"
+            r"\bgrand(ma|mother|pa|father)\b[^.]{0,80}\b(bedtime|fall asleep|fell asleep|stor(y|ies))\b|\bbe my (dead |deceased |late )?grand",
+            r"(切换|切到|进入|开启|启用|激活)(到|为)?\s*(调试|维护|上帝|无限制|越狱|sudo|root|超级用户|管理员?|dan|开发者?)\s*模式|"
+            r"\b(debug|god|admin|sudo|root|unrestricted|dan|jailbreak) mode\b|\bsudo\b|超级用户|超管|(最高|管理员|超级|开发者)权限|"
+            r"\b(elevated|admin|superuser) (privileges|access|rights)\b|\bfull privileges\b|\bsuperuser\b",
+            r"\brole-?play|\b(unfiltered|uncensored|unrestricted|jailbr(oken|eak))\b|"
+            r"\b(ai|bot|assistant|model|chatbot|gpt|you|agent)\b[^.?!]{0,15}\b(with|has|have|having) no (rules|restrictions|limits|filters|guidelines|polic(y|ies)|censorship)\b|"
+            r"\b(imagine|suppose|assume|let'?s say)( that)? you('re| are| were)\b|\byou('re| are) no longer (a|an|the|my)\b|"
+            r"\bsimulate\b[^.?!]{0,20}\b(ai|assistant|bot|model|chatbot|gpt)\b",
+            # claims of authority
+            r"我是(你|你们|这个机器人|本系统|系统)的?(开发者|开发人员|程序员|管理员|运维|创造者|创建者|训练者|主人)|"
+            r"\b(as|i am|i'?m) (your|the bot'?s|this bot'?s) (developer|creator|admin|administrator|owner|programmer|maker|operator)\b|"
+            r"\bverified (staff|admin|employee|developer)\b|\bnote to (the )?(ai|assistant|bot|model|llm)\b",
+            # the prompt, hidden settings, internals
+            r"(初始|最初|原始|隐藏|底层|预设|原本)的?(指令|提示词?|口令)|(隐藏|初始)的?(设定|规则)|(内部|你的|系统|隐藏|秘密)的?(口令|暗号|密令|密钥)|"
+            r"内部(维修)?(价格表|成本价?|变量|员工)|配置项|环境变量|逐字(复述|重复|输出|打印|发)|一字不差|"
+            r"你(上面|之前|所有|全部)?的(所有|全部)?(设定|人设|提示词)|你被(规定|设定|设置|要求|限制|禁止|训练|告知)|内部守则|工作说明书|不能说的话|"
+            r"\b(initial|original|hidden|secret|internal|underlying|preset|base|system) (instructions|prompt|passphrase)\b|\bhidden (system )?(rules|messages?|text|prompt|instructions)\b|"
+            r"\byour (hidden |system |initial |original )+(messages?|prompt|instructions)\b|\bcontext window\b|"
+            r"\b(first|initial|earliest) (message|instructions?|prompt) (that )?you (received|got|were given|saw)\b|"
+            r"你的(规则|人设|提示词|原始指令)|你收到的(隐藏|所有|全部|系统)|你的?(数据库|后台)|员工内部价|内部价|\bstaff[- ]only\b|"
+            r"\byour (internal|hidden|secret|system|original|initial) (guidelines|rules|instructions|prompt|polic(y|ies))\b|"
+            r"\breveal (the |your |all |all the |all of )?(documents?|sources|context|instructions|prompt|rules)\b|"
+            r"\binternal (costs?|prices?|pricing|codes?|service codes?|documents?|notes?)\b|\bsecret (repair |price )?(list|code|price)|\bpassphrase\b|"
+            r"\b(reveal|show|print|tell me|repeat|summari[sz]e|translate|list|output|share|give me|display|dump|copy)\b[^.?!]{0,15}\byour (instructions|guidelines|directives|prompt|programming|configuration|config|system message)\b|"
+            r"\b(rules|instructions|guidelines|prompt)\s+(were you|you were|you've been|you have been) (given|told|programmed)\b|"
+            r"\b(text|messages?|everything|words|content|instructions) (above|before|preceding) (this|the|our) (conversation|chat|message)\b|\bword for word\b|\bconversation so far\b",
+            # the knowledge base wholesale
+            r"知识库[^。?!]{0,6}(所有|全部|完整|每一?条|文件|目录|清单|列表)|(所有|全部|完整)[^。?!]{0,3}(文件名|文档|源文件)|"
+            r"(资料|文档|问答|知识)[^。?!]{0,4}(全部|所有|完整|整个)[^。?!]{0,3}(导出|输出|打印|列出|贴|展示)|"
+            r"(文档|资料|文件|知识库|数据库)的?原文|参考资料|参考文档|检索到|上下文",
+            r"\bknowledge\s?base\b|\b(documents?|docs|files|sources|faq entries|material|context|data|tickets|records)\s+(that\s+)?you\s+"
+            r"(have access to|have been given|were given|retrieved|can see|can access|are using)\b|\braw context\b|\breference material\b|"
+            r"\b(print|output|dump|list|show|reveal|copy|paste|display|export)\b[^.?!]{0,10}\ball (of )?your (documents|docs|files|sources|data|instructions|rules|faqs?)\b",
+            # other people's data
+            r"((那些|别的|其他|其它|所有|全部|其余|每个|每位)[^。?!]{0,6}(客户|用户|顾客|会员)|所有人|每个人|别人|他人|其他人)的"
+            r"[^。?!]{0,4}(手机号|电话|号码|地址|姓名|名字|订单|工单|维修记录|记录)|"
+            r"(上一个|上一位|前一个|前一位)(咨询|问|来)?[^。?!]{0,4}(用户|客户|顾客)|(那个|某个|另一个|另外一个)(用户|客户|顾客)的|(用户|客户|会员)(数据库|名单|信息表)",
+            r"\bother (users?|customers?|clients|people)('s|s'|’s)?\s+(orders?|phone numbers?|numbers?|tickets?|data|info|information|addresses|records?|names|emails?|details|history)\b|"
+            r"\b(someone|somebody) else'?s\b[^.?!]{0,10}\b(orders?|tickets?|data|info|number|address|records?|details)\b|"
+            r"\b(history|records?|data|orders?|tickets?|details|info) of (someone|somebody|another (customer|user|person)|other (customers|users|people))\b|"
+            r"\b(what did|what has|tell me what) (the )?(previous|last|other|another) (user|customer|caller)\b|"
+            r"\b(tickets?|orders?|records?|data|details|numbers?|addresses|names) (from|of|for) (every|all|each|other) (customers?|users?)\b|"
+            r"\b(user|customer|client) (database|db|list|table)\b|"
+            r"\b(emails?|phones?|addresses|numbers|names|details)\b[^.?!]{0,20}\bof (people|customers|users|everyone) who\b|"
+            r"\b(conversation|chat) (history|logs?|transcripts?) of\b|\b(chats?|conversations?) (you had )?with (another|other) (customers?|users?)\b|"
+            r"\b(address|phone|number|name|email|details) of the (customer|user|client)\b(?! service| support| care)",
+            # making facts up
+            r"捏造|杜撰|虚构|伪造|(没有资料|资料里?没有|知识库里?没有|资料里?查不到)[^。?!]{0,6}(也没关系|也要|也得|就编|就猜|就随便|就估|就说)|不知道就(编|猜|随便|估|瞎)|"
+            r"(就算|即使|哪怕)你[^。?!]{0,6}(不确定|不知道|不清楚|没有资料|查不到|没把握)|(错了|不准|不对)也没关系|凭感觉|(不用|别|不要)查资料",
+            r"\bfabricat|\bmade[- ]up\b|\b(come up with|make up|invent)\b[^.?!]{0,30}\b(number|price|hotline|phone|policy|answer|period|figure|address)\b|"
+            r"\b(don'?t|do not|never) (say|tell me) (that )?you (don'?t|do not) know\b|\b(please|just|you can|can you|could you) guess (a|an|the|some)\b|"
+            r"\beven if (it'?s|it is|that'?s|this is) not in (your|the)\b|\beven if you (don'?t|do not) know\b",
+            # encodings and obfuscation
+            r"(解码|解密|翻译|倒过来读|反过来读|倒着读|转换)[^。?!]{0,6}(照做|执行|照着做)|(倒过来|反过来|倒着)(读|念)|"
+            r"(用|以)\s*(base64|rot13|十六进制|hex|摩斯|unicode)\s*(编码|格式)?(输出|回复|回答)",
+            r"\b(decode|decrypt|unscramble|rot13|base64)\b[^.?!]{0,20}\b(follow|obey|execute|comply|do it|run it)\b|"
+            r"\b(read|write|spell|say)\w* (this |it |that )?backwards\b|<!--|```\s*system",
+        )
+    ),
+    re.I,
+)
+
+# Checked on text that was reversed, ROT13-rotated or stripped of spaces: only long, specific
+# phrases, since a transform of an ordinary question must not land on a short keyword.
+_INJECTION_STRONG = re.compile(
+    r"(ignore|disregard|forget)\s?(all\s?|any\s?|the\s?|your\s?)?(previous\s?|prior\s?|above\s?|earlier\s?)?(instructions|rules|prompts?)|"
+    r"system\s?prompt|developer\s?mode|jailbreak|knowledge\s?base|"
+    r"(忽略|无视|忘记)[^。?!]{0,8}(指令|规则|设定|提示)|系统提示|提示词|知识库|开发者模式|越狱|"
+    r"tishici|xitongtishi|hulve|hulue|zhishiku|guanliyuan|kaifazhemoshi",
+    re.I,
+)
+
+_SPACED = re.compile(r"(?<![^\W_])(?:[^\W_][ \-_.·*/|]){3,}[^\W_](?![^\W_])")
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|&#(\d{2,6});|&#x([0-9a-fA-F]{2,6});")
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
+_LEET_WORD = re.compile(r"\b(?=\w*[a-z])(?=\w*[0-9])\w+\b", re.I)
+_LEET = str.maketrans("013457@$", "oieastas")
+
+
+def _unescape(m: re.Match[str]) -> str:
+    hexa, byte, dec, hexent = m.groups()
+    cp = int(hexa or byte or hexent, 16) if not dec else int(dec)
+    return chr(cp) if cp < 0x110000 else m.group()
+
+
+def _base64_payloads(text: str) -> list[str]:
+    """Readable text hidden in base64 runs (a question has none; an attack may)."""
+    out = []
+    for m in _BASE64.finditer(text):
+        blob = m.group().rstrip("=")
+        blob += "=" * (-len(blob) % 4)
+        try:
+            raw = base64.b64decode(blob.replace("-", "+").replace("_", "/"), validate=True)
+            decoded = raw.decode("utf-8")
+        except (binascii.Error, ValueError):
+            continue
+        if decoded and sum(c.isprintable() for c in decoded) >= 0.9 * len(decoded):
+            out.append(decoded)
+    return out
+
+
+def _readings(text: str) -> tuple[list[str], list[str]]:
+    """The ways an attack may be written: (plain readings, transformed readings)."""
+    nfkc = unicodedata.normalize("NFKC", text)
+    plain = [text, nfkc]
+    plain.append(
+        re.sub(r"\s{2,}", " ", _SPACED.sub(lambda m: re.sub(r"[ \-_.·*/|]", "", m.group()), nfkc))
+    )
+    if _ESCAPE.search(nfkc):
+        plain.append(_ESCAPE.sub(_unescape, nfkc))
+    plain += _base64_payloads(nfkc)
+    plain.append(_LEET_WORD.sub(lambda m: m.group().translate(_LEET), nfkc))
+    transformed = [re.sub(r"\s+", "", nfkc), nfkc[::-1], codecs.encode(nfkc, "rot13")]
+    return list(dict.fromkeys(plain)), transformed  # most readings coincide: check each once
+
+
+def is_injection(text: str) -> bool:
+    """True for attempts to override instructions, extract the prompt or knowledge base, or make up facts."""
+    plain, transformed = _readings(text)
+    if any(_INJECTION.search(t) or _INJECTION_MORE.search(t) for t in plain):
+        return True
+    return any(_INJECTION_STRONG.search(t) for t in transformed)
 
 
 @dataclass(frozen=True)
@@ -68,11 +232,6 @@ _TRIGGERS: tuple[tuple[str, int, re.Pattern[str]], ...] = (
         ),
     ),
 )
-
-
-def is_injection(text: str) -> bool:
-    """True for attempts to override instructions, extract the prompt or knowledge base, or make up facts."""
-    return bool(_INJECTION.search(text))
 
 
 # "可以去12315投诉吗?" asks how to complain; it is not itself a complaint to hand over.
