@@ -10,16 +10,23 @@ import unicodedata
 from dataclasses import dataclass
 
 _INJECTION = re.compile(
-    r"(忽略|无视|忘记|忘掉|不要遵守|不用遵守|绕过|跳过|取消)[^。?!]{0,8}(指令|规则|设定|提示|限制|要求|约束|身份)|越狱|jailbreak|\bDAN\b|do anything now|developer mode|开发者模式|"
+    r"(忽略|无视|忘记|忘掉|不要遵守|不用遵守|绕过|跳过|取消)(掉)?(你|您)?的?(之前|以前|先前|上面|以上|前面|所有|全部|一切|原有|原来|系统|现有|这些|那些)?的?(所有|全部)?的?(指令|规则|设定|提示|限制|要求|约束|身份)|"
+    r"越狱|jailbreak|\bDAN\b|do anything now|developer mode|开发者模式|"
     r"ignore (all |any |the |your )?(previous |prior |above |earlier )?(instructions|rules|prompts?)|"
-    r"disregard|system prompt|系统提示|提示词|系统指令|你的指令|你的设定|内部规则|prompt|"
-    r"你现在是|从现在开始你是|you are now|act as|pretend|扮演|假装|管理员|admin|root权限|"
-    r"整个知识库|全部知识库|知识库(的)?(全部|所有)|所有文档|全部资料|所有资料|原文全部|dump|"
-    r"其他用户|别人的(订单|工单|信息|电话|手机号)|other users?|"
-    r"编一个|随便编|瞎编|编造|胡编|make (one |it |something )?up|invent|猜一个|随便说一个|"
+    r"disregard (all |any |the |your )?(previous |prior |above |earlier )?(instructions|rules|prompts?|guidelines)|"
+    r"system prompt|系统提示词|提示词|系统指令|你的指令|你的设定|内部规则|(your|initial|hidden|original) prompt|"
+    r"你现在是|从现在开始你是|you are now|act as (a|an|my|the)\b|pretend (to be|you)|扮演|假装你|"
+    r"管理员(模式|权限|身份)|你是管理员|(you are|you're|as) (an? )?(admin|administrator)\b|admin mode|"
+    r"整个知识库|全部知识库|知识库(的)?(全部|所有)|所有文档|全部资料|所有资料|原文全部|dump (the|your|all)\b|"
+    r"其他(用户|客户|人)的(订单|工单|信息|电话|手机号|资料|数据|记录)|别人的(订单|工单|信息|电话|手机号)|other (users|customers)'? ?(data|orders?|tickets?|phone|information|details|records)|"
+    r"编一个|随便编|瞎编|编造|胡编|make (one |it |something )?up|invent (a|an|one|some|the)\b|猜一个|随便说一个|"
     r"从现在(起|开始)|今后你|以后你(都|就|要)|你(必须|只能|都要)(说|回答)|都要说|你就回答|always (say|answer)|from now on|"
-    r"重复你收到|第一条消息|你的设定|代码块输出|原样|verbatim|debug mode|^\s*system\s*:|<\|[a-z_]+\|>|"
-    r"retrieved context|context chunks|冒充|钓鱼|假装你是",
+    r"重复你收到|第一条消息|代码块输出|原样(输出|返回|打印|复述|发给|复制)|verbatim|debug mode|^\s*system\s*:|<\|[a-z_]+\|>|"
+    r"retrieved context|context chunks|假装你是|"
+    r"(忽略|无视|忘记|忘掉)[^。?!]{0,10}的(全部|所有)?(指令|规则|设定|约束|限制)|"
+    r"管理员[^。?!]{0,20}(授权你|解除|解锁)|解除(你的)?(所有|全部)?限制|"
+    r"administrator[^.?!]{0,40}(unlock|authori[sz])|\bunlock (yourself|and|your)\b|"
+    r"之前的(所有|全部)内容|(写|编|生成|拟)[^。?!]{0,4}冒充|冒充[^。?!]{0,12}(短信|链接|话术)",
     re.I,
 )
 
@@ -127,7 +134,8 @@ _INJECTION_MORE = re.compile(
 _INJECTION_STRONG = re.compile(
     r"(ignore|disregard|forget)\s?(all\s?|any\s?|the\s?|your\s?)?(previous\s?|prior\s?|above\s?|earlier\s?)?(instructions|rules|prompts?)|"
     r"system\s?prompt|developer\s?mode|jailbreak|knowledge\s?base|"
-    r"(忽略|无视|忘记)[^。?!]{0,8}(指令|规则|设定|提示)|系统提示|提示词|知识库|开发者模式|越狱|"
+    r"(忽略|无视|忘记)(掉)?(你|您)?的?(之前|以前|先前|上面|以上|前面|所有|全部|一切|系统)?的?(所有|全部)?的?(指令|规则|设定|提示)|"
+    r"系统提示词|提示词|知识库|开发者模式|越狱|"
     r"tishici|xitongtishi|hulve|hulue|zhishiku|guanliyuan|kaifazhemoshi",
     re.I,
 )
