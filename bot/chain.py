@@ -24,7 +24,7 @@ from bot.ingest.chunker import split_sentences
 from bot.messages import say
 from bot.session import Session, SessionStore, Turn
 from bot.types import Answer, Corpus, Retrieval
-from bot.understand import Reading, followup_query, read
+from bot.understand import Reading, carries_context, followup_query, read
 
 _RULE_REASONS = frozenset(
     {"injection", "brand_unknown", "other_brand", "ticket_status", "contact", "unresolved"}
@@ -32,6 +32,17 @@ _RULE_REASONS = frozenset(
 _CITE_MARK = re.compile(r"\[\d+\]")
 _PIECES = re.compile(r"[^。!?!?\n]*(?:[。!?!?]+|\n|$)")
 _ESCALATION_TEXT = {"unresolved": "escalated_unresolved", "handoff": "handoff"}
+
+
+def _fallback_reason(result) -> str | None:
+    """Why a generated answer is not used (None: use it). Retrieval already judged the question
+    answerable, so a reply that cites nothing or says the context lacks the answer loses to the
+    extractive answer."""
+    if result.error:
+        return result.error
+    if result.guarded.says_unknown or not result.guarded.citations:
+        return "cites nothing" if not result.guarded.says_unknown else "said it does not know"
+    return None
 
 
 def pieces(text: str) -> list[str]:
@@ -75,11 +86,13 @@ class Kefu:
         chat_log=None,
         sensitive: SensitiveWords | None = None,
         webhook=None,
+        llm=None,
     ):
         self.settings = settings
         self.retriever = retriever
         self.corpus = corpus
         self.answerer = answerer or ExtractiveAnswerer()
+        self.llm = llm  # LLMAnswerer when an endpoint is configured; extractive is the fallback
         self.tickets = tickets
         self.sessions = sessions or SessionStore(settings.session_history)
         self.chat_log = chat_log
@@ -121,8 +134,22 @@ class Kefu:
         return self._events(state, t0, log)
 
     def _events(self, state: TurnState, t0: float, log: bool) -> Iterator[dict]:
-        state = self._respond(self.front.invoke(state))
-        for piece in pieces(state.answer.text):
+        state = self.front.invoke(state)
+        shown = ""
+        if self._generates(state):
+            # Sentences reach the customer only once the output guard has passed them.
+            for item in self.llm.stream(state.query, state.retrieval.hits, state.reading.lang):
+                if isinstance(item, str):
+                    piece = self._mask_out(item)
+                    shown += piece
+                    yield {"event": "delta", "text": piece}
+                else:
+                    state.extra["llm"] = item
+        state = self._respond(state)
+        text = state.answer.text
+        # The rest of the answer (a disclosure, or the whole fallback answer when generation
+        # failed); the final event always carries the complete, authoritative text.
+        for piece in pieces(text[len(shown) :] if text.startswith(shown) else text):
             yield {"event": "delta", "text": piece}
         yield {"event": "final", "answer": self._finish(state, t0, log)}
 
@@ -249,7 +276,7 @@ class Kefu:
             s.query = f"{sess.pending_question} {s.question}"
             s.brand = s.brand or r.brand_hint
         elif r.followup and last and last.outcome == "answered":
-            s.query = followup_query(last.query, s.question)
+            s.query = self._rewrite(s.question, last.query, sess)
             s.brand = s.brand or sess.brand
         else:
             s.query = s.question
@@ -259,6 +286,15 @@ class Kefu:
             # Judge a follow-up by what it asks in context ("奥普的" alone says nothing).
             s.reading = dataclasses.replace(read(s.query), lang=r.lang, followup=r.followup)
         return s
+
+    def _rewrite(self, question: str, last_query: str, session: Session) -> str:
+        """A follow-up as a standalone question: by the LLM when there is one, else by
+        carrying the last turn's topic (also the fallback when the LLM fails)."""
+        if self.llm is not None:
+            rewritten = self.llm.rewrite(question, [t.query for t in session.turns])
+            if carries_context(rewritten, question, last_query):
+                return rewritten
+        return followup_query(last_query, question)
 
     def _retrieve(self, s: TurnState) -> TurnState:
         if s.outcome is None:
@@ -306,19 +342,58 @@ class Kefu:
             ticket_id=s.extra.get("ticket"),
             reason=s.reason,
             hits=s.retrieval.hits if s.retrieval else [],
+            meta=self._meta(s),
         )
         return s
+
+    @staticmethod
+    def _meta(s: TurnState) -> dict:
+        """How the answer was made: which answerer, and what the output guard did."""
+        result = s.extra.get("llm")
+        if result is None:
+            return {"answerer": "extractive"}
+        guarded = result.guarded
+        fallback = _fallback_reason(result)
+        return {
+            "answerer": "extractive" if fallback else "llm",
+            "llm_fallback": fallback,
+            "llm_dropped_sentences": guarded.dropped_sentences if guarded else 0,
+            "llm_violations": guarded.violations if guarded else [],
+            "llm_dropped_chunks": list(result.packed.dropped),
+            "llm_latency_ms": round(result.latency_ms, 1),
+            "llm_first_token_ms": result.first_token_ms and round(result.first_token_ms, 1),
+        }
 
     # -- helpers ------------------------------------------------------------------
     def _answer(self, s: TurnState, lang: str) -> Draft | None:
         """The guarded answer: draft, supplement, disclose, check figures, mask; None if
         nothing survives the number guard."""
-        draft = self._supplement(s, self._draft(s, lang))
+        draft = None
+        if self._generates(s):
+            if "llm" not in s.extra:  # stream() has already generated it
+                s.extra["llm"] = self.llm.answer(s.query, s.retrieval.hits, lang)
+            if _fallback_reason(s.extra["llm"]) is None:
+                draft = s.extra["llm"].draft()
+        if draft is None:  # no LLM, a vetted FAQ answer, or generation failed: extractive
+            draft = self._supplement(s, self._draft(s, lang))
         draft = self.discloser(draft, s.query, s.brand, lang)
         draft, ok = self._guard_numbers(draft)
         if not ok:
             return None
-        return Draft(self.sensitive.mask(mask_pii(draft.text)), draft.citations)
+        return Draft(self._mask_out(draft.text), draft.citations)
+
+    def _generates(self, s: TurnState) -> bool:
+        """Whether this turn's answer is generated: an LLM is set, the turn is answered from
+        retrieval, and no vetted FAQ answer already fits (those are used word for word)."""
+        return (
+            self.llm is not None
+            and s.outcome == "answered"
+            and s.reason not in _RULE_REASONS
+            and s.reason != "faq"
+        )
+
+    def _mask_out(self, text: str) -> str:
+        return self.sensitive.mask(mask_pii(text))
 
     def _escalate(self, s: TurnState, lang: str):
         if s.trigger is not None:

@@ -96,7 +96,17 @@ def build_bot(settings: Settings, *, embedder=None, store=None, tickets=None, ch
         chat_log=ChatLog(settings.chat_log_path) if chat_log else None,
         sensitive=SensitiveWords.from_settings(settings),
         webhook=build_webhook(settings, tickets),
+        llm=build_llm(settings),
     )
+
+
+def build_llm(settings: Settings):
+    """The generative answerer when an OpenAI-compatible endpoint is set; None otherwise."""
+    if not settings.llm_enabled:
+        return None
+    from bot.answer.llm import LLMAnswerer
+
+    return LLMAnswerer(settings)
 
 
 def build_webhook(settings: Settings, tickets):

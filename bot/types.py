@@ -195,7 +195,12 @@ class Citation:
     text: str = ""
 
     def public(self) -> dict[str, str]:
-        return {"doc_id": self.doc_id, "title": self.title, "source": self.source, "text": self.text}
+        return {
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "source": self.source,
+            "text": self.text,
+        }
 
 
 @dataclass
@@ -211,6 +216,7 @@ class Answer:
     reason: str = ""
     hits: list[Hit] = field(default_factory=list)
     turn_id: str = ""  # "<session>:<n>": what feedback refers to
+    meta: dict = field(default_factory=dict)  # how it was made (answerer, guard, timings)
 
     def public(self) -> dict:
         return {

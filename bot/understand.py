@@ -110,3 +110,18 @@ def followup_query(last_query: str, text: str) -> str:
         return f"{last_query} {text}"
     rest = re.sub(r"\s+", " ", _STATE.sub("", _TOPIC.sub("", last_query))).strip()
     return f"{' '.join(new)} {rest}"
+
+
+def carries_context(rewritten: str, question: str, last_query: str) -> bool:
+    """Whether a model's rewrite of a follow-up is a usable standalone question: it keeps the
+    follow-up's new topic, is not just the follow-up or the last question again, and brings in
+    something from the last question. Small models often do neither."""
+    from bot.index.sparse import tokenize
+
+    r = rewritten.strip()
+    if not r or r in (question.strip(), last_query.strip()):
+        return False
+    if not all(t in r.lower() for t in _TOPIC.findall(question.lower())):
+        return False
+    have, asked = set(tokenize(r)), set(tokenize(question))
+    return bool(have - asked) and bool(have & (set(tokenize(last_query)) - asked))
