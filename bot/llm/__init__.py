@@ -1,0 +1,1 @@
+"""The local LLM: provisioning the GGUF and serving it over an OpenAI-compatible API."""
