@@ -7,10 +7,7 @@ which turns a missing model into a failure. Run with `-s` to see the figures it 
 
 from __future__ import annotations
 
-import os
-import socket
 import sys
-import threading
 import time
 
 import httpx
@@ -21,62 +18,13 @@ from bot.guard.numbers import number_tokens
 from bot.guard.output import guard_text, strip_marks
 from bot.ingest.chunker import chunk_corpus
 from bot.ingest.loader import load_corpus
-from bot.llm.provision import gguf_path
-from bot.llm.serve import DEFAULT_THREADS
 from bot.types import Chunk, Hit
-from tests.conftest import KNOWLEDGE, MODEL_CACHE, make_settings
+from tests.conftest import KNOWLEDGE, make_settings
+from tests.llm_support import CTX, GGUF, THREADS, BackgroundServer, _require_model
 
 pytestmark = pytest.mark.integration
 
-GGUF = gguf_path(MODEL_CACHE)
-CTX = 2048
-# bot.llm.serve's default (one thread; see DEFAULT_THREADS there); KEFU_LLM_THREADS overrides.
-THREADS = int(os.environ.get("KEFU_LLM_THREADS", DEFAULT_THREADS))
-
 FIGURES: dict[str, list] = {"answers": [], "load_s": []}
-
-
-def _require_model() -> None:
-    if GGUF.is_file():
-        return
-    message = f"no GGUF at {GGUF}; run `python -m bot.llm.provision`"
-    if os.environ.get("KEFU_REQUIRE_LLM"):
-        pytest.fail(f"KEFU_REQUIRE_LLM is set but there is {message}")
-    pytest.skip(f"{message} (or set KEFU_REQUIRE_LLM=1 to make this a failure)")
-
-
-class BackgroundServer:
-    """uvicorn serving an app on a free 127.0.0.1 port, in a thread."""
-
-    def __init__(self, app):
-        import uvicorn
-
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
-        )
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def start(self, timeout: float = 120) -> BackgroundServer:
-        self.thread.start()
-        deadline = time.monotonic() + timeout
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the LLM server did not start")
-            time.sleep(0.05)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
-        self.sock.close()
 
 
 @pytest.fixture(scope="module")
