@@ -29,7 +29,7 @@ def build_store(settings: Settings):
 def build_tickets(settings: Settings):
     from bot.tickets.store import TicketStore
 
-    return TicketStore(settings.tickets_db_url)
+    return TicketStore(settings.tickets_db_url, outbox=bool(settings.webhook_url))
 
 
 def ingest(settings: Settings, *, embedder=None, store=None, progress: bool = True):

@@ -185,3 +185,14 @@ def test_a_new_ticket_wakes_the_dispatcher(tmp_path, helpdesk):
 
 def test_backoff_doubles_and_is_capped_at_ten_minutes():
     assert [backoff_s(n) for n in (1, 2, 3, 9, 10, 20)] == [2, 4, 8, 512, 600, 600]
+
+
+def test_tickets_made_without_a_webhook_are_not_sent_when_one_is_turned_on(tmp_path, helpdesk):
+    hd = helpdesk()
+    url = f"sqlite:///{tmp_path / 'tickets.db'}"
+    old = _ticket(TicketStore(url, outbox=False), key="old:0")
+    store = TicketStore(url)  # a webhook is configured now
+    new = _ticket(store, key="new:0")
+    assert WebhookDispatcher(store, hd.url, timeout_s=2).deliver_due(T0) == 1
+    assert [body["ticket_id"] for _headers, body in hd.requests] == [new.ticket_id]
+    assert store.get(old.ticket_id).webhook_state is None

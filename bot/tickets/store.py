@@ -138,7 +138,11 @@ def _consented(contact: str | None, consent: bool) -> str | None:
 class TicketStore:
     """Creates tickets idempotently: the same key always returns the same ticket."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, outbox: bool = True):
+        # With outbox, new tickets wait as 'pending' for the webhook; without (no webhook is
+        # configured), they are not queued, so turning a webhook on later does not flood the
+        # helpdesk with every old ticket.
+        self.outbox = outbox
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.engine = create_engine(url, future=True)
@@ -202,7 +206,7 @@ class TicketStore:
                     status="open",
                     created_at=now,
                     updated_at=now,
-                    webhook_state="pending",
+                    webhook_state="pending" if self.outbox else None,
                     webhook_attempts=0,
                 )
                 s.add(row)
