@@ -10,7 +10,16 @@ import pytest
 from tests.conftest import PYTHON, ROOT
 
 pytestmark = pytest.mark.slow
-FIELDS = {"id", "turn_id", "outcome", "answer", "citations", "confidence", "ticket_id", "latency_ms"}
+FIELDS = {
+    "id",
+    "turn_id",
+    "outcome",
+    "answer",
+    "citations",
+    "confidence",
+    "ticket_id",
+    "latency_ms",
+}
 
 
 def run(args, env, **kw) -> subprocess.CompletedProcess:
