@@ -36,6 +36,13 @@ _DOMAIN = re.compile(
     r"replace|store|shop|outsourc|authori[sz]|fake|scam|heater|install|respond|resolve",
     re.I,
 )
+# Subjects no after-sales answer covers, however close a price or "多少钱" FAQ scores.
+_OFF_TOPIC = re.compile(
+    r"比特币|以太坊|虚拟币|加密货币|股票|股价|炒股|基金|理财|彩票|汇率|外汇|黄金价格|天气|气温|"
+    r"写(一)?首诗|作诗|写诗|菜谱|食谱|星座|算命|bitcoin|crypto|stock (price|tip)|weather|lottery|"
+    r"exchange rate|horoscope|recipe|poem",
+    re.I,
+)
 _WORDY = re.compile(r"[\u4e00-\u9fffA-Za-z]")
 # Words that carry no content of their own when deciding whether a question names its subject.
 _FILLER = re.compile(
@@ -59,6 +66,7 @@ class Reading:
     brand_sensitive: bool
     other_brand: bool
     in_domain: bool
+    off_topic: bool
     followup: bool
     residual_chars: int  # Chinese/Latin characters left once brand-sensitive words are removed
 
@@ -87,6 +95,7 @@ def read(text: str) -> Reading:
         other_brand=bool(_OTHER_BRANDS.search(text)) and brand is None,
         # Naming one of our brands makes a question ours, typos ("保休") and all.
         in_domain=in_domain,
+        off_topic=brand is None and bool(_OFF_TOPIC.search(text)),
         followup=bool(_FOLLOWUP.search(text))
         or (len(text) <= 8 and (in_domain or bool(_SHORT_ASK.search(text)))),
         residual_chars=len(_WORDY.findall(_FILLER.sub("", _BRAND_SENSITIVE.sub("", text)))),

@@ -212,3 +212,18 @@ def test_stream_pieces_add_up_to_the_final_answer(bot):
     final = events[-1]["answer"]
     assert "".join(e["text"] for e in events[:-1]) == final.text
     assert final.citations and final.turn_id == "st:1"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "比特币今天多少钱",
+        "推荐几只能涨的股票",
+        "明天上海天气怎么样",
+        "What's the weather in Beijing?",
+    ],
+)
+def test_off_topic_questions_get_a_short_refusal_that_says_what_the_bot_does(bot, question):
+    a = bot.ask(question, session_id=f"o-{question}")
+    assert a.outcome == "refused" and not a.citations
+    assert "售后" in a.text or "after-sales" in a.text

@@ -42,6 +42,8 @@ def decide(reading: Reading, brand: str | None, retrieval: Retrieval, th: Thresh
     """answered (faq | retrieval), clarify, refused or escalated (low confidence)."""
     if reading.other_brand:
         return Decision("refused", "other_brand")
+    if reading.off_topic:
+        return Decision("refused", "out_of_scope")
     if brand is None and reading.brand_sensitive and _brand_ambiguous(reading, retrieval):
         return Decision("clarify", "brand_unknown")
     fm = retrieval.faq_match
