@@ -138,6 +138,7 @@ def test_chunked_body_over_the_limit_is_rejected(client):
 def test_body_limit_stops_reading_a_chunked_body_at_the_limit():
     """At the ASGI level (the test client buffers whole bodies): the app is never called."""
     import asyncio
+    import threading
 
     from bot.web.limits import BodyLimitMiddleware
 
@@ -154,7 +155,12 @@ def test_body_limit_stops_reading_a_chunked_body_at_the_limit():
         called.append(1)
 
     scope = {"type": "http", "method": "POST", "path": "/api/chat", "headers": []}
-    asyncio.run(BodyLimitMiddleware(app, max_bytes=4096)(scope, receive, send))
+    # In its own thread: Playwright's sync API (browser tests) keeps a loop in the main one.
+    runner = threading.Thread(
+        target=asyncio.run, args=(BodyLimitMiddleware(app, max_bytes=4096)(scope, receive, send),)
+    )
+    runner.start()
+    runner.join(timeout=30)
     assert not called and len(received) == 5
     assert sent[0]["status"] == 413
 
