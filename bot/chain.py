@@ -23,7 +23,7 @@ from bot.guard.sensitive import SensitiveWords
 from bot.ingest.chunker import split_sentences
 from bot.messages import say
 from bot.session import Session, SessionStore, Turn
-from bot.types import Answer, Corpus, Retrieval
+from bot.types import Answer, Citation, Corpus, Retrieval
 from bot.understand import Reading, carries_context, followup_query, read
 
 _RULE_REASONS = frozenset(
@@ -337,7 +337,7 @@ class Kefu:
         s.answer = Answer(
             outcome=s.outcome,
             text=text,
-            citations=citations,
+            citations=[self._titled(c) for c in citations],
             confidence=self._confidence(s),
             ticket_id=s.extra.get("ticket"),
             reason=s.reason,
@@ -414,6 +414,12 @@ class Kefu:
         s.extra["ticket"] = over.ticket_id
         s.session.awaiting_contact = over.ticket_id is not None
         return (text + over.text if over.ticket_id else text), over.citations
+
+    def _titled(self, c: Citation) -> Citation:
+        """The citation with its seed articles named by title, for the people reading it."""
+        names = self.corpus.source_titles
+        files = [f for f in c.source.split(",") if f]
+        return dataclasses.replace(c, source_title="、".join(names.get(f, f) for f in files))
 
     def _cite_doc(self, doc_id: str, needle: str):
         chunk = self.discloser.chunk_in(doc_id, needle)

@@ -99,6 +99,7 @@ class Corpus:
     faqs: tuple[Faq, ...]
     conflicts: tuple[Conflict, ...]
     fingerprint: str
+    source_titles: dict[str, str] = field(default_factory=dict)  # seed file -> its title
 
     def doc(self, doc_id: str) -> Document | None:
         return next((d for d in self.documents if d.id == doc_id), None)
@@ -193,12 +194,14 @@ class Citation:
     title: str
     source: str
     text: str = ""
+    source_title: str = ""  # the seed articles' titles, for people
 
     def public(self) -> dict[str, str]:
         return {
             "doc_id": self.doc_id,
             "title": self.title,
             "source": self.source,
+            "source_title": self.source_title,
             "text": self.text,
         }
 

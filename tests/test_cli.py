@@ -36,7 +36,7 @@ def test_ask_json_prints_one_object(cli_env):
     assert set(obj) == FIELDS
     assert obj["outcome"] == "answered" and "90天" in obj["answer"]
     assert obj["citations"][0]["doc_id"] == "oppo-warranty"
-    assert set(obj["citations"][0]) == {"doc_id", "title", "source", "text"}
+    assert set(obj["citations"][0]) == {"doc_id", "title", "source", "source_title", "text"}
 
 
 def test_ask_human_output_names_sources(cli_env):

@@ -6,7 +6,7 @@ import pytest
 
 from bot.errors import CorpusError
 from bot.ingest.loader import fingerprint, load_corpus
-from tests.conftest import KNOWLEDGE
+from tests.conftest import KNOWLEDGE, SEEDS
 
 
 def test_shipped_knowledge_is_valid():
@@ -116,3 +116,33 @@ def test_fingerprint_changes_with_content_only(knowledge_copy):
     p = knowledge_copy / "docs" / "oppo-fees.md"
     p.write_text(p.read_text(encoding="utf-8") + "\n补充。\n", encoding="utf-8")
     assert fingerprint(knowledge_copy) != before
+
+
+def test_every_cited_seed_has_a_readable_title():
+    titles = load_corpus(KNOWLEDGE).source_titles
+    seeds = {p.name for p in SEEDS.glob("*.txt")}
+    assert set(titles) == seeds
+    assert all(not t.endswith(".txt") for t in titles.values())
+
+
+@pytest.mark.parametrize(
+    ("entry", "field"),
+    [
+        ("- {file: 001_0c8d544d1019dfed.txt, title: ''}", "title"),
+        ("- {file: notes.txt, title: 笔记}", "file"),
+        ("- just a string", "entry"),
+    ],
+)
+def test_malformed_source_titles_are_reported(knowledge_copy, entry, field):
+    p = knowledge_copy / "sources.yaml"
+    p.write_text(p.read_text(encoding="utf-8") + entry + "\n", encoding="utf-8")
+    problems = _problems(knowledge_copy)
+    assert any(x.startswith("knowledge/sources.yaml:") and f": {field}:" in x for x in problems)
+
+
+def test_a_seed_without_a_title_is_reported(knowledge_copy):
+    p = knowledge_copy / "sources.yaml"
+    kept = p.read_text(encoding="utf-8").split("- file: 004_453d0998f6d668c3.txt")[0]
+    p.write_text(kept, encoding="utf-8")
+    (problem,) = _problems(knowledge_copy)
+    assert "004_453d0998f6d668c3.txt has no title" in problem

@@ -339,6 +339,26 @@ def _parse_conflicts(path: Path, problems: _Problems) -> list[Conflict]:
     return out
 
 
+def _parse_sources(path: Path, problems: _Problems) -> dict[str, str]:
+    """sources.yaml: the seed articles' readable titles, shown with citations."""
+    out: dict[str, str] = {}
+    for entry in _load_yaml_list(path, problems) or []:
+        line = getattr(entry, "line", 1)
+        if not isinstance(entry, dict):
+            problems.add(path, line, "entry", "must be a mapping")
+            continue
+        file, title = entry.get("file"), entry.get("title")
+        if not isinstance(file, str) or not SEED_RE.match(file):
+            problems.add(path, line, "file", f"{file!r} is not a seed file name (NNN_hex16.txt)")
+        elif not isinstance(title, str) or not title.strip():
+            problems.add(path, line, "title", "missing")
+        elif file in out:
+            problems.add(path, line, "file", f"{file} is listed twice")
+        else:
+            out[file] = title.strip()
+    return out
+
+
 def _cross_check(
     docs: list[Document],
     faqs: list[Faq],
@@ -411,6 +431,7 @@ def load_corpus(root: Path) -> Corpus:
     )  # documents that failed to parse: references to them are not errors too
     faqs: list[Faq] = []
     conflicts: list[Conflict] = []
+    source_titles: dict[str, str] = {}
     for path in knowledge_files(root):
         rel = path.relative_to(root)
         if rel.parts[0] == "docs" and path.suffix == ".md":
@@ -423,11 +444,25 @@ def load_corpus(root: Path) -> Corpus:
             faqs.extend(_parse_faqs(path, problems))
         elif rel.as_posix() == "conflicts.yaml":
             conflicts.extend(_parse_conflicts(path, problems))
+        elif rel.as_posix() == "sources.yaml":
+            source_titles = _parse_sources(path, problems)
         else:
-            problems.add(path, 1, "file", "unexpected file (docs/*.md, faq/*.yaml, conflicts.yaml)")
+            problems.add(
+                path,
+                1,
+                "file",
+                "unexpected file (docs/*.md, faq/*.yaml, conflicts.yaml, sources.yaml)",
+            )
     if not docs:
         problems.add(root / "docs", 1, "docs", "no documents found")
     _cross_check(docs, faqs, conflicts, problems, broken)
+    if source_titles:
+        named = sorted(
+            {src for d in docs for src in d.source} | {s for f in faqs for s in f.source}
+        )
+        for src in named:
+            if src not in source_titles:
+                problems.add(root / "sources.yaml", 1, "file", f"{src} has no title")
     if problems.items:
         raise CorpusError(problems.items)
     return Corpus(
@@ -435,4 +470,5 @@ def load_corpus(root: Path) -> Corpus:
         faqs=tuple(faqs),
         conflicts=tuple(conflicts),
         fingerprint=fingerprint(root),
+        source_titles=source_titles,
     )

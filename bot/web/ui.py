@@ -46,7 +46,7 @@ def render(answer) -> str:
         items = "".join(
             f"<li>[{i}] <b>{html.escape(c.title)}</b>"
             + (f"<blockquote>{html.escape(c.text)}</blockquote>" if c.text else "")
-            + f"<small>来源:{html.escape(c.source)} · <code>{html.escape(c.doc_id)}</code></small></li>"
+            + f"<small>来源:{html.escape(c.source_title or c.source)} · <code>{html.escape(c.doc_id)}</code></small></li>"
             for i, c in enumerate(answer.citations, 1)
         )
         parts.append(

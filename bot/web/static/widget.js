@@ -544,8 +544,10 @@ textarea{font-size:16px}
       const ol = el("ol");
       cites.forEach((c, i) => {
         const item = el("details");
-        // source is a comma-joined list of seed files; spaced out so it can wrap.
-        const source = String(c.source || "").split(",").filter(Boolean).join("、");
+        // The articles' titles when the server names them, else the comma-joined seed files.
+        const source =
+          String(c.source_title || "") ||
+          String(c.source || "").split(",").filter(Boolean).join("、");
         const label = [String(c.title || ""), source].filter(Boolean).join(" · ");
         item.appendChild(el("summary", null, `[${i + 1}] ${label}`));
         item.appendChild(el("blockquote", null, String(c.text || "(无摘录)")));
@@ -641,6 +643,7 @@ textarea{font-size:16px}
       c: cites.map((c) => ({
         title: String((c && c.title) || ""),
         source: String((c && c.source) || ""),
+        source_title: String((c && c.source_title) || ""),
         text: String((c && c.text) || ""),
       })),
     };
