@@ -6,15 +6,19 @@ import datetime as dt
 import json
 import os
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy import text
+
 from bot.answer.decide import Thresholds
 from bot.calibrate import MAX_WRONG_ANSWERED, load_gold, score, sweep
+from bot.guard.pii import find_pii, mask_pii
 from bot.settings import THRESHOLDS_FILE
 from bot.types import Answer
 from eval.baselines import run_baselines
@@ -22,11 +26,13 @@ from eval.metrics import Record, by_category, summarize
 
 if TYPE_CHECKING:
     from bot.chain import Kefu
+    from bot.tickets.store import TicketStore
 
 EVAL_DIR = Path(__file__).resolve().parent
 GOLD = EVAL_DIR / "gold.jsonl"
 FLOORS = EVAL_DIR / "floors.json"
-OURS = "kefu"
+OURS = "kefu"  # the extractive answerer: what the floors and CI gate
+OURS_LLM = "kefu+llm"  # the same bot with the generative answerer, when one is configured
 SPLITS = ("test", "dev", "all")
 
 
@@ -40,14 +46,20 @@ class EvalRun:
     records: dict[str, list[Record]]
     calibration: dict | None
     seconds: float = 0.0
+    audits: dict[str, dict] = field(default_factory=dict)  # system -> pii_audit() of its storage
+    timings: dict[str, float] = field(default_factory=dict)  # system -> seconds its cases took
 
     @property
     def metrics(self) -> dict[str, dict]:
-        """{system: {"overall": ..., "by_category": ...}}."""
-        return {
-            name: {"overall": summarize(recs), "by_category": by_category(recs)}
-            for name, recs in self.records.items()
-        }
+        """{system: {"overall": ..., "by_category": ...}}; pii_in_storage is None for a system
+        that stores nothing (the baselines)."""
+        out = {}
+        for name, recs in self.records.items():
+            overall = summarize(recs)
+            audit = self.audits.get(name)
+            overall["pii_in_storage"] = audit["pii_in_storage"] if audit else None
+            out[name] = {"overall": overall, "by_category": by_category(recs)}
+        return out
 
 
 def load_cases(split: str, gold: Path = GOLD) -> list[dict]:
@@ -94,15 +106,71 @@ def record_of(case: dict, answer: Answer) -> Record:
         confidence=answer.confidence,
         reason=answer.reason,
         ticket_id=answer.ticket_id,
+        meta=dict(answer.meta),
     )
 
 
-def ask_all(bot: Kefu, cases: Sequence[dict], run_id: str) -> list[Record]:
-    """Every case through `bot.ask`, conversations in file order, nothing logged."""
+def ask_all(bot: Kefu, cases: Sequence[dict], run_id: str, log: bool = True) -> list[Record]:
+    """Every case through `bot.ask`, conversations in file order, turns logged to its chat log."""
     return [
-        record_of(c, bot.ask(c["question"], session_id=sid, log=False))
+        record_of(c, bot.ask(c["question"], session_id=sid, log=log))
         for c, sid in zip(cases, session_ids(cases, run_id), strict=True)
     ]
+
+
+# -- sandbox and PII audit ---------------------------------------------------------------
+def sandboxed(bot: Kefu, folder: Path, *, llm=None) -> Kefu:
+    """A bot sharing `bot`'s settings, retriever, corpus and guards (no second model load),
+    with its own ticket store and chat log under `folder`, no webhook, and `llm` as its
+    generative answerer (None: extractive)."""
+    from bot.chain import Kefu
+    from bot.chatlog import ChatLog
+    from bot.tickets.store import TicketStore
+
+    folder.mkdir(parents=True, exist_ok=True)
+    return Kefu(
+        bot.settings,
+        bot.retriever,
+        bot.corpus,
+        answerer=bot.answerer,
+        tickets=TicketStore(f"sqlite:///{folder / 'tickets.db'}"),
+        chat_log=ChatLog(folder / "chat_log.jsonl"),
+        sensitive=bot.sensitive,
+        llm=llm,
+    )
+
+
+def _findings(where: str, value: str) -> list[dict]:
+    # The report names the kind and a masked form: it must not become a PII store itself.
+    return [{"where": where, "kind": m.kind, "masked": mask_pii(m.value)} for m in find_pii(value)]
+
+
+def pii_audit(tickets: TicketStore | None, chat_log: Path | None) -> dict:
+    """Personal data left in storage: every ticket's summary and transcript, every chat-log line.
+
+    Reads the rows and lines as stored, not through the code that wrote them. A ticket's
+    `contact` column is left out: a contact given with consent is kept there on purpose.
+    """
+    found: list[dict] = []
+    n_tickets = n_lines = 0
+    if tickets is not None:
+        with tickets.engine.connect() as conn:
+            rows = conn.execute(text("SELECT ticket_id, summary, transcript FROM tickets")).all()
+        for ticket_id, summary, transcript in rows:
+            found += _findings(f"ticket {ticket_id} summary", summary or "")
+            found += _findings(f"ticket {ticket_id} transcript", transcript or "")
+        n_tickets = len(rows)
+    if chat_log is not None and Path(chat_log).exists():
+        lines = Path(chat_log).read_text(encoding="utf-8").splitlines()
+        for i, line in enumerate(lines, 1):
+            found += _findings(f"chat log line {i}", line)
+        n_lines = len(lines)
+    return {
+        "tickets": n_tickets,
+        "chat_log_lines": n_lines,
+        "pii_in_storage": len(found),
+        "findings": found,
+    }
 
 
 # -- calibration view ------------------------------------------------------------------
@@ -186,6 +254,14 @@ def git_revision() -> str:
     return head + ("+dirty" if dirty else "")
 
 
+def _llm_of(bot: Kefu) -> dict | None:
+    # Model and endpoint only, never the API key; from the answerer's own settings.
+    if bot.llm is None:
+        return None
+    s = getattr(bot.llm, "settings", bot.settings)
+    return {"model": s.llm_model, "base_url": s.llm_base_url}
+
+
 def describe(bot: Kefu) -> dict:
     """Model, index and settings: what a reader needs to reproduce the numbers."""
     s, r = bot.settings, bot.retriever
@@ -214,6 +290,7 @@ def describe(bot: Kefu) -> dict:
             "data_dir": str(s.data_dir),
         },
         "answerer": type(bot.answerer).__name__,
+        "llm": _llm_of(bot),
         "git": git_revision(),
     }
 
@@ -225,21 +302,51 @@ def run_eval(
     baselines: bool = True,
     calibration: bool = True,
     gold: Path = GOLD,
+    llm: bool = True,
 ) -> EvalRun:
-    """One full evaluation with an already built bot (built once by the caller)."""
+    """One full evaluation with an already built bot (built once by the caller).
+
+    `bot` lends its index, model and guards; the cases run through sandboxed copies of it, each
+    with a throw-away ticket store and chat log that are audited for PII afterwards: `kefu`
+    (extractive) always, and `kefu+llm` too when `bot` has a generative answerer and `llm`.
+    """
     started = dt.datetime.now().astimezone()
     t0 = time.perf_counter()
     run_id = f"eval:{uuid.uuid4().hex[:8]}"
     cases = load_cases(split, gold)
-    records = {OURS: ask_all(bot, cases, run_id)}
-    if baselines:
-        records.update(run_baselines(bot, cases))
-    cal = calibration_view(bot, gold, run_id, with_test=split != "dev") if calibration else None
+    systems = {OURS: None}
+    if llm and bot.llm is not None:
+        systems[OURS_LLM] = bot.llm
+    records: dict[str, list[Record]] = {}
+    audits: dict[str, dict] = {}
+    timings: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="kefu-eval-") as tmp:
+        extractive = None
+        for name, answerer in systems.items():
+            twin = sandboxed(bot, Path(tmp) / name.replace("+", "_"), llm=answerer)
+            extractive = extractive or twin
+            t1 = time.perf_counter()
+            try:
+                records[name] = ask_all(twin, cases, f"{run_id}:{name}")
+                audits[name] = pii_audit(twin.tickets, twin.chat_log.path)
+            finally:
+                twin.tickets.dispose()
+            timings[name] = time.perf_counter() - t1
+        if baselines:
+            t1 = time.perf_counter()
+            records.update(run_baselines(bot, cases))
+            timings["baselines"] = time.perf_counter() - t1
+        cal = (
+            calibration_view(extractive, gold, run_id, with_test=split != "dev")
+            if calibration
+            else None
+        )
     meta = {
         **describe(bot),
         "split": split,
         "gold": str(gold),
         "cases": len(cases),
+        "systems": list(records),
         "date": started.isoformat(timespec="seconds"),
     }
-    return EvalRun(split, started, meta, records, cal, time.perf_counter() - t0)
+    return EvalRun(split, started, meta, records, cal, time.perf_counter() - t0, audits, timings)

@@ -6,6 +6,7 @@ A record is one gold case plus what a system (the bot or a baseline) returned fo
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -15,6 +16,10 @@ from bot.guard.numbers import unsupported_numbers
 
 _CITE_MARK = re.compile(r"\[\d+\]")
 _TICKET_ID = re.compile(r"KF-[A-Z2-9]{6}", re.I)
+# What bot.guard.pii.mask_pii leaves of a customer's contact (138****5678, z***@163.com,
+# **** **** **** 0128): an echo of their own data, not a figure the bot states.
+_MASKED_PII = re.compile(r"[0-9A-Za-z.+\-]*\*{3,}(?:[ *]*\*)? ?[0-9A-Za-z.@\-]*")
+_PII_SEPARATORS = re.compile(r"[\s\-]")
 
 
 @dataclass
@@ -38,6 +43,8 @@ class Record:
     ticket_id: str | None = None
     session: str | None = None
     split: str = ""
+    pii: list[str] = field(default_factory=list)  # personal data the question carries
+    meta: dict = field(default_factory=dict)  # Answer.meta: which answerer, what the guard did
 
     @classmethod
     def from_case(cls, case: dict, **got) -> Record:
@@ -52,6 +59,7 @@ class Record:
             forbidden=case.get("forbidden", []),
             session=case.get("session"),
             split=case.get("split", ""),
+            pii=case.get("pii", []),
             **got,
         )
 
@@ -88,13 +96,26 @@ def forbidden_hits(r: Record) -> list[str]:
 def invented_numbers(r: Record) -> list[str]:
     """Figures in the answer that no cited text holds.
 
-    Ticket ids are identifiers, not figures, so they are left out; a reply without citations
-    (refusal, handoff) has nothing to support any figure it states.
+    Ticket ids and masked contacts (138****5678) are identifiers, not figures, so they are left
+    out; a reply without citations (refusal, handoff) has nothing to support any figure it states.
     """
-    text = _TICKET_ID.sub("", _CITE_MARK.sub("", r.answer))
+    text = _MASKED_PII.sub("", _TICKET_ID.sub("", _CITE_MARK.sub("", r.answer)))
     return unsupported_numbers(
         text, [f"{c.get('title', '')}\n{c.get('text', '')}" for c in r.citations]
     )
+
+
+def _squeeze(text: str) -> str:
+    return _PII_SEPARATORS.sub("", text).lower()
+
+
+def repeated_pii(r: Record, values: Sequence[str] | None = None) -> list[str]:
+    """The PII values (the case's own by default) that the answer repeats in full.
+
+    Spaces and hyphens are ignored, so 138 1234 5678 still counts as 13812345678.
+    """
+    text = _squeeze(r.answer)
+    return [v for v in (r.pii if values is None else values) if _squeeze(v) in text]
 
 
 def doc_ranking(r: Record) -> list[str]:
@@ -130,11 +151,14 @@ def failure_reasons(r: Record) -> list[str]:
         out.append(f"forbidden {len(hits)}×")
     if nums := invented_numbers(r):
         out.append("invented " + ", ".join(nums))
+    if repeated_pii(r):
+        out.append("repeats the customer's PII")
     return out
 
 
 def passes(r: Record) -> bool:
-    """Right outcome; if answered, all key facts and a right citation; nothing forbidden or invented."""
+    """Right outcome; if answered, all key facts and a right citation; nothing forbidden, invented
+    or repeated from the customer's personal data."""
     return not failure_reasons(r)
 
 
@@ -163,6 +187,56 @@ def escalation_scores(records: Sequence[Record]) -> tuple[float | None, float | 
     return precision, recall
 
 
+LLM_KEYS = (
+    "llm_turns",
+    "llm_share",
+    "llm_answers",
+    "llm_guard_dropped_turns",
+    "llm_dropped_sentences",
+    "llm_fallbacks",
+    "llm_fallback_reasons",
+    "llm_first_token_p50_ms",
+    "llm_first_token_p95_ms",
+    "llm_latency_p50_ms",
+    "llm_latency_p95_ms",
+)
+
+
+def fallback_kind(reason: str) -> str:
+    """A fallback reason without its detail: "guard: …" and "ValueError: …" group by kind."""
+    return reason.split(":", 1)[0]
+
+
+def llm_summary(records: Sequence[Record]) -> dict:
+    """What the generative answerer did: all None when no turn tried it (extractive, baselines).
+
+    A turn tried it when its meta carries LLM fields (answered from retrieval, not a vetted FAQ
+    answer). `llm_share` is over all answered turns; the guard figures over tried turns.
+    """
+    tried = [r for r in records if "llm_latency_ms" in r.meta]
+    if not tried:
+        return dict.fromkeys(LLM_KEYS)
+    answered = [r for r in records if r.outcome == "answered"]
+    first = [r.meta["llm_first_token_ms"] for r in tried if r.meta.get("llm_first_token_ms")]
+    took = [r.meta["llm_latency_ms"] for r in tried]
+    reasons = Counter(
+        fallback_kind(r.meta["llm_fallback"]) for r in tried if r.meta.get("llm_fallback")
+    )
+    return {
+        "llm_turns": len(tried),
+        "llm_share": rate([r.meta.get("answerer") == "llm" for r in answered]),
+        "llm_answers": sum(r.meta.get("answerer") == "llm" for r in answered),
+        "llm_guard_dropped_turns": sum(r.meta.get("llm_dropped_sentences", 0) > 0 for r in tried),
+        "llm_dropped_sentences": sum(r.meta.get("llm_dropped_sentences", 0) for r in tried),
+        "llm_fallbacks": sum(reasons.values()),
+        "llm_fallback_reasons": dict(reasons.most_common()),
+        "llm_first_token_p50_ms": percentile(first, 50),
+        "llm_first_token_p95_ms": percentile(first, 95),
+        "llm_latency_p50_ms": percentile(took, 50),
+        "llm_latency_p95_ms": percentile(took, 95),
+    }
+
+
 def summarize(records: Sequence[Record]) -> dict:
     """Every headline metric over `records` (None where a metric has no cases)."""
     answered = _where(records, lambda r: r.outcome == "answered" and bool(r.key_facts))
@@ -171,6 +245,8 @@ def summarize(records: Sequence[Record]) -> dict:
     oos = _where(records, lambda r: r.category == "out-of-scope")
     conflicts = _where(records, lambda r: r.category == "conflicts")
     latency = [r.latency_ms for r in records]
+    # Any case's PII, not only the answer's own case: one customer's data must not reach another.
+    pii = list(dict.fromkeys(v for r in records for v in r.pii))
     return {
         "cases": len(records),
         "pass_rate": rate([passes(r) for r in records]),
@@ -190,9 +266,12 @@ def summarize(records: Sequence[Record]) -> dict:
         "conflict_disclosure_rate": rate([facts_ok(r) for r in conflicts]),
         "invented_numbers": sum(len(invented_numbers(r)) for r in records),
         "forbidden_hits": sum(len(forbidden_hits(r)) for r in records),
+        "pii_cases": sum(bool(r.pii) for r in records),
+        "pii_in_answers": sum(bool(repeated_pii(r, pii)) for r in records),
         "answered_share": rate([r.outcome == "answered" for r in records]),
         "latency_p50_ms": percentile(latency, 50),
         "latency_p95_ms": percentile(latency, 95),
+        **llm_summary(records),
     }
 
 

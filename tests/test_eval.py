@@ -13,12 +13,15 @@ from eval.baselines import Bm25Baseline, VectorOnlyBaseline
 from eval.harness import (
     GOLD,
     OURS,
+    OURS_LLM,
     EvalRun,
     calibration_view,
     frontier,
     load_cases,
     load_floors,
+    pii_audit,
     run_eval,
+    sandboxed,
     session_ids,
 )
 from eval.metrics import (
@@ -32,10 +35,12 @@ from eval.metrics import (
     forbidden_hits,
     hit_at,
     invented_numbers,
+    llm_summary,
     missing_facts,
     outcome_ok,
     passes,
     reciprocal_rank,
+    repeated_pii,
     summarize,
 )
 from eval.report import write_report
@@ -112,6 +117,27 @@ def test_a_reply_without_citations_supports_no_figure_but_ticket_ids_are_not_fig
     assert invented_numbers(r) == []
     r = rec(outcome="escalated", answer="已转人工,请拨打 400-888-1234。工单号:KF-AB2C3D。")
     assert invented_numbers(r) == ["400-888-1234"]
+
+
+def test_a_masked_contact_echoed_back_is_not_a_figure():
+    r = rec(answer="已将联系方式 186****1234 记录到工单 KF-AB2C3D,仅用于处理本工单。")
+    assert invented_numbers(r) == []
+    for masked in ("z***@163.com", "**** **** **** 0128", "110105********002X"):
+        assert invented_numbers(rec(answer=f"已记录 {masked}。")) == [], masked
+    # An unmasked figure beside a mask is still one.
+    assert invented_numbers(rec(answer="已记录 186****1234,请 3 天后回电")) == ["3"]
+
+
+def test_an_answer_repeats_pii_only_when_it_holds_the_whole_value():
+    r = rec(answer="好的,我们会打 138 1234-5678 联系您", pii=["13812345678"])
+    assert repeated_pii(r) == ["13812345678"]  # spaces and hyphens do not hide it
+    assert "repeats the customer's PII" in failure_reasons(r)
+    assert repeated_pii(rec(answer="已记录 138****5678", pii=["13812345678"])) == []
+    assert repeated_pii(rec(answer="邮件发到 Zhang@163.com", pii=["zhang@163.com"])) == [
+        "zhang@163.com"
+    ]
+    # Another case's value counts when given explicitly (what summarize does).
+    assert repeated_pii(rec(answer="13900001111"), ["13900001111"]) == ["13900001111"]
 
 
 def test_retrieval_ranks_distinct_documents():
@@ -217,6 +243,56 @@ def test_summary_counts_and_rates():
     assert cats["fees"]["cases"] == 2 and cats["fees"]["out_of_scope_refusal_rate"] is None
 
 
+def test_pii_in_answers_counts_any_cases_value_once_per_answer():
+    records = [
+        rec(id="a", answer="收到", pii=["13812345678", "zhang@163.com"]),
+        # Repeats another customer's number: a leak across conversations.
+        rec(id="b", answer="请联系 13812345678 或 zhang@163.com"),
+        rec(id="c", answer="已记录 138****5678", pii=["13812345678"]),
+    ]
+    s = summarize(records)
+    assert s["pii_cases"] == 2 and s["pii_in_answers"] == 1
+    assert summarize([rec()])["pii_in_answers"] == 0
+
+
+def llm_meta(answerer="llm", fallback=None, dropped=0, latency=1000.0, first=200.0) -> dict:
+    return {
+        "answerer": answerer,
+        "llm_fallback": fallback,
+        "llm_dropped_sentences": dropped,
+        "llm_violations": [],
+        "llm_dropped_chunks": [],
+        "llm_latency_ms": latency,
+        "llm_first_token_ms": first,
+    }
+
+
+def test_llm_metrics_over_the_turns_that_tried_it():
+    records = [
+        rec(id="a", meta=llm_meta(latency=1000, first=100)),
+        rec(id="b", meta=llm_meta(dropped=2, latency=3000, first=300)),
+        rec(
+            id="c",
+            meta=llm_meta("extractive", "cites nothing", dropped=1, latency=2000, first=200),
+        ),
+        rec(id="d", meta=llm_meta("extractive", "guard: 2 numbers", latency=5000, first=None)),
+        rec(id="e", meta=llm_meta("extractive", "guard: empty", latency=4000, first=None)),
+        rec(id="f", meta={"answerer": "extractive"}),  # a vetted FAQ answer: never tried
+        rec(id="g", outcome="escalated", meta={"answerer": "extractive"}),
+    ]
+    m = llm_summary(records)
+    assert m["llm_turns"] == 5 and m["llm_answers"] == 2
+    assert m["llm_share"] == pytest.approx(2 / 6)  # of the six answered turns
+    assert m["llm_guard_dropped_turns"] == 2 and m["llm_dropped_sentences"] == 3
+    assert m["llm_fallbacks"] == 3
+    assert m["llm_fallback_reasons"] == {"guard": 2, "cites nothing": 1}
+    assert m["llm_first_token_p50_ms"] == 200 and m["llm_first_token_p95_ms"] == pytest.approx(290)
+    assert m["llm_latency_p50_ms"] == 3000 and m["llm_latency_p95_ms"] == pytest.approx(4800)
+    # An extractive run and the baselines: n/a, not 0.
+    assert set(llm_summary([rec(meta={"answerer": "extractive"}), rec()]).values()) == {None}
+    assert summarize(records)["llm_turns"] == 5
+
+
 def test_floors_flag_low_metrics_high_counts_and_missing_values():
     floors = {"min": {"outcome_accuracy": 0.9, "hit_at_1": 0.8}, "max": {"invented_numbers": 0}}
     assert (
@@ -234,7 +310,12 @@ def test_floors_file_covers_the_gated_metrics():
     assert {"outcome_accuracy", "key_fact_accuracy", "hit_at_1", "escalation_recall"} <= set(
         floors["min"]
     )
-    assert floors["max"] == {"invented_numbers": 0, "forbidden_hits": 0}
+    assert floors["max"] == {
+        "invented_numbers": 0,
+        "forbidden_hits": 0,
+        "pii_in_storage": 0,
+        "pii_in_answers": 0,
+    }
 
 
 # -- harness pieces ---------------------------------------------------------------------
@@ -254,6 +335,65 @@ def test_gold_splits_partition_the_file():
     assert len(test) + len(dev) == len(every) and {c["split"] for c in test} == {"test"}
     with pytest.raises(ValueError):
         load_cases("train")
+
+
+def test_gold_pii_cases_carry_their_values_and_span_both_splits():
+    from bot.guard.pii import find_pii
+
+    cases = [c for c in load_cases("all") if c.get("pii")]
+    assert len(cases) >= 8 and {c["split"] for c in cases} == {"dev", "test"}
+    kinds = set()
+    for c in cases:
+        for value in c["pii"]:
+            assert value in c["question"], c["id"]
+            found = find_pii(value)
+            assert found and found[0].value == value, (c["id"], value)
+            kinds.add(found[0].kind)
+    assert kinds == {"mobile", "id_card", "bank_card", "imei", "email"}
+
+
+def _ticket(store, key: str, summary: str, transcript: list[dict], contact=None):
+    return store.create(
+        key=key,
+        session_id=f"s-{key}",
+        category="billing",
+        summary=summary,
+        transcript=transcript,
+        contact=contact,
+        consent=contact is not None,
+    )
+
+
+def test_pii_audit_finds_pii_planted_in_tickets_and_the_chat_log(tmp_path):
+    from bot.chatlog import ChatLog
+    from bot.tickets.store import TicketStore
+
+    store = TicketStore(f"sqlite:///{tmp_path / 'tickets.db'}")
+    log = ChatLog(tmp_path / "chat_log.jsonl")
+    try:
+        # Clean: masked values, and a consented contact in its own column (kept on purpose).
+        _ticket(
+            store, "k1", "我要退款,电话 159****5678", [{"q": "我要退款", "outcome": "escalated"}]
+        )
+        _ticket(store, "k2", "转人工", [{"q": "转人工", "outcome": "escalated"}], "18600001234")
+        log.write({"session": "s", "question": "我电话 138****5678", "ticket_id": "KF-AB2C3D"})
+        clean = pii_audit(store, log.path)
+        assert clean == {"tickets": 2, "chat_log_lines": 1, "pii_in_storage": 0, "findings": []}
+
+        _ticket(store, "k3", "退款,卡号 6222021234567890128", [{"q": "身份证 11010519491231002X"}])
+        log.write({"session": "s", "question": "邮箱 zhangwei88@163.com"})
+        dirty = pii_audit(store, log.path)
+    finally:
+        store.dispose()
+    assert dirty["pii_in_storage"] == 3 and dirty["chat_log_lines"] == 2
+    assert sorted((f["kind"], f["where"].split()[-1]) for f in dirty["findings"]) == [
+        ("bank_card", "summary"),
+        ("email", "2"),
+        ("id_card", "transcript"),
+    ]
+    # The report lists findings masked: it must not become a copy of the data.
+    assert all("6222021234567890128" not in f["masked"] for f in dirty["findings"])
+    assert pii_audit(None, tmp_path / "absent.jsonl")["pii_in_storage"] == 0
 
 
 def test_frontier_keeps_only_undominated_points():
@@ -391,14 +531,113 @@ def test_report_folder_has_markdown_metrics_and_plots(tmp_path):
     assert metrics["failures"][OURS] == ["g2"] and metrics["meta"]["model_fingerprint"] == "m:1"
 
 
+def _meta(**kw) -> dict:
+    return {
+        "embedding_model": "m",
+        "model_fingerprint": "m:1",
+        "knowledge_fingerprint": "k1",
+        "documents": 1,
+        "faqs": 1,
+        "chunks": 2,
+        "thresholds": {"faq": 0.9, "answer": 0.85, "refuse": 0.8},
+        "thresholds_source": "test",
+        "settings": {"top_k": 5, "candidate_k": 20, "rrf_k": 60, "chunk_max_tokens": 320},
+        "answerer": "ExtractiveAnswerer",
+        "git": "abc",
+        "split": "test",
+        "gold": "gold.jsonl",
+        "cases": 2,
+        "date": "2025-01-01T00:00:00",
+        **kw,
+    }
+
+
+def test_report_sets_the_two_answerers_side_by_side(tmp_path):
+    facts = {"key_facts": [["90天"]], "expected_sources": ["w"]}
+    ours = [
+        rec(id="g1", answer="保修90天", citations=[cite("w", "保修90天")], **facts),
+        rec(
+            id="g2",
+            answer="保修90天",
+            citations=[cite("w", "保修90天")],
+            pii=["13812345678"],
+            **facts,
+        ),
+    ]
+    generated = [
+        rec(
+            id="g1",
+            answer="保修90天[1]",
+            citations=[cite("w", "保修90天")],
+            meta=llm_meta(),
+            **facts,
+        ),
+        # Worse: the generated answer dropped the fact.
+        rec(
+            id="g2",
+            answer="请咨询客服[1]",
+            citations=[cite("w", "保修90天")],
+            pii=["13812345678"],
+            meta=llm_meta(dropped=1, latency=3000),
+            **facts,
+        ),
+    ]
+    audit = {"tickets": 0, "chat_log_lines": 2, "pii_in_storage": 0, "findings": []}
+    run = EvalRun(
+        "test",
+        dt.datetime(2025, 1, 1, 12, 0, 0),
+        _meta(llm={"model": "qwen", "base_url": "http://127.0.0.1:8081/v1"}),
+        {OURS: ours, OURS_LLM: generated, "bm25-only": [rec(id="g1"), rec(id="g2")]},
+        None,
+        2.0,
+        {
+            OURS: audit,
+            OURS_LLM: {
+                **audit,
+                "pii_in_storage": 1,
+                "findings": [
+                    {"where": "chat log line 2", "kind": "mobile", "masked": "138****5678"}
+                ],
+            },
+        },
+        {OURS: 0.5, OURS_LLM: 1.5},
+    )
+    floors = {"min": {"key_fact_accuracy": 0.9}, "max": {"pii_in_storage": 0}}
+    folder = write_report(run, tmp_path, floors)
+    report = (folder / "report.md").read_text("utf-8")
+    assert f"| metric | {OURS} | {OURS_LLM} |" in report
+    assert "| key-fact accuracy (answered) | 100.0% | 50.0% |" in report
+    assert "| answered turns generated by the LLM | n/a | 100.0% |" in report
+    assert "| turns where the guard dropped sentences | n/a | 1 |" in report
+    assert "| generation p50 (ms) | n/a | 2000.0 |" in report
+    assert "**Worse with the LLM** (1): `g2` missing facts 90天" in report
+    assert "`qwen` at `http://127.0.0.1:8081/v1`" in report
+    assert f"| {OURS_LLM} | 0 | 2 | 1 | 0 |" in report  # the PII audit table
+    assert "mobile `138****5678` in chat log line 2" in report
+    assert "13812345678" not in report
+    metrics = json.loads((folder / "metrics.json").read_text("utf-8"))
+    assert list(metrics["systems"]) == [OURS, OURS_LLM, "bm25-only"]
+    assert metrics["systems"][OURS_LLM]["overall"]["pii_in_storage"] == 1
+    assert metrics["systems"]["bm25-only"]["overall"]["pii_in_storage"] is None
+    # Floors gate the extractive answerer only: kefu+llm's 50% and its PII finding do not break them.
+    assert metrics["floor_violations"] == []
+    assert "# Failures: kefu+llm" in (folder / "failures.md").read_text("utf-8")
+
+
 # -- the gate ---------------------------------------------------------------------------
 @pytest.mark.slow
 def test_the_bot_holds_every_floor_on_the_test_split(real_bot, tmp_path):
-    run = run_eval(real_bot, "test", baselines=True, calibration=False)
+    run = run_eval(real_bot, "test", baselines=True, calibration=False, llm=False)
     ours = run.metrics[OURS]["overall"]
     assert ours["invented_numbers"] == 0
     assert ours["forbidden_hits"] == 0
+    # Tickets and chat log were written (to the run's sandbox) and hold no personal data.
+    audit = run.audits[OURS]
+    assert audit["tickets"] > 0 and audit["chat_log_lines"] == ours["cases"]
+    assert ours["pii_cases"] > 0
+    assert ours["pii_in_storage"] == 0 and ours["pii_in_answers"] == 0, audit["findings"]
     assert check_floors(ours, load_floors()) == []
+    assert OURS_LLM not in run.records
     # The baselines ran on the same cases, and the report renders from a real run.
     assert {len(r) for r in run.records.values()} == {ours["cases"]}
     assert (write_report(run, tmp_path, load_floors()) / "report.md").exists()
@@ -418,3 +657,34 @@ def test_calibration_view_marks_the_operating_point_on_the_dev_curve(real_bot):
         "answer_threshold",
         "refuse_threshold",
     }
+
+
+@pytest.mark.slow
+def test_with_an_llm_the_cases_run_twice_over_one_index(real_bot, tmp_path):
+    """The generative path end to end, with a fake chat model (no real model in the default run)."""
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from bot.answer.llm import LLMAnswerer
+    from bot.settings import Settings
+
+    gold = tmp_path / "gold.jsonl"
+    ids = {"g038", "g225", "g226", "g232", "g233"}  # answered, PII, escalation, contact follow-up
+    gold.write_text(
+        "".join(line + "\n" for line in GOLD.read_text("utf-8").splitlines() if line[8:12] in ids),
+        "utf-8",
+    )
+    settings = Settings(_env_file=None, llm_base_url="http://127.0.0.1:9/v1", llm_model="fake")
+    fake = FakeListChatModel(responses=["OPPO 官方维修后更换的配件保修90天[1]。"] * 20)
+    with_llm = sandboxed(real_bot, tmp_path / "bot", llm=LLMAnswerer(settings, chat_model=fake))
+    run = run_eval(with_llm, "all", baselines=False, calibration=False, gold=gold)
+    assert list(run.records) == [OURS, OURS_LLM]
+    assert [r.id for r in run.records[OURS]] == [r.id for r in run.records[OURS_LLM]]
+    m = {n: run.metrics[n]["overall"] for n in run.records}
+    assert m[OURS]["llm_turns"] is None and m[OURS_LLM]["llm_turns"] >= 1
+    assert m[OURS_LLM]["llm_latency_p50_ms"] is not None
+    # Each answerer had its own ticket store: the escalations opened tickets in both.
+    assert run.audits[OURS]["tickets"] >= 2 and run.audits[OURS_LLM]["tickets"] >= 2
+    assert all(m[n]["pii_in_storage"] == 0 and m[n]["pii_in_answers"] == 0 for n in m)
+    # The bot that lent its index keeps its own (here empty) stores untouched.
+    assert with_llm.tickets.list() == []
+    assert run.meta["llm"] == {"model": "fake", "base_url": "http://127.0.0.1:9/v1"}
