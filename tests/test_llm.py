@@ -337,6 +337,15 @@ def test_an_exception_mid_stream_keeps_what_passed_and_reports_the_error():
     assert result.error.startswith("FakeListChatModelError") and result.draft() is None
 
 
+def test_a_reply_that_trickles_past_the_timeout_is_cut_off_as_a_timeout():
+    # FakeListChatModel sleeps `sleep` seconds before each streamed character: every read is
+    # quick, only the whole reply is slow (what the per-read client timeout misses).
+    chat = FakeListChatModel(responses=["整机保修1年[1]。" * 20], sleep=0.01)
+    result = LLMAnswerer(settings(llm_timeout_s=0.3), chat).answer("保修?", HITS, "zh")
+    assert result.error == "timeout" and result.draft() is None
+    assert result.latency_ms < 2000
+
+
 def test_empty_reply_and_nothing_passing_the_guard_are_errors():
     empty = LLMAnswerer(settings(), FakeListChatModel(responses=["  "])).answer("保修?", HITS, "zh")
     assert empty.error == "empty"

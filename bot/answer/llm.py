@@ -163,17 +163,23 @@ class LLMAnswerer:
         first_ms: float | None = None
         error: str | None = None
         chunks = None
+        # The client's timeout applies to each read; this one bounds the whole reply.
+        deadline = t0 + self.settings.llm_timeout_s
         while True:
             # Only the model call is guarded here: a fault of the gate is a bug, and raises.
             try:
                 if chunks is None:
                     chunks = iter(self.chat_model.stream(self._messages(question, packed, lang)))
                 chunk = next(chunks)
+                if time.perf_counter() > deadline:
+                    raise TimeoutError(f"no complete reply in {self.settings.llm_timeout_s} s")
             except StopIteration:
                 break
             except Exception as exc:  # any failure of the call is reported, never raised
                 error = classify_error(exc)
                 log.warning("LLM call failed: %s", error)
+                if chunks is not None and hasattr(chunks, "close"):
+                    chunks.close()  # stop generating: nobody will read the rest
                 break
             delta = _text(chunk.content)
             if not delta:
