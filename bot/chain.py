@@ -24,7 +24,7 @@ from bot.ingest.chunker import split_sentences
 from bot.messages import say
 from bot.session import Session, SessionStore, Turn
 from bot.types import Answer, Citation, Corpus, Retrieval
-from bot.understand import Reading, carries_context, followup_query, read
+from bot.understand import Reading, bilingual_query, carries_context, followup_query, read
 
 _RULE_REASONS = frozenset(
     {"injection", "brand_unknown", "other_brand", "ticket_status", "contact", "unresolved"}
@@ -282,6 +282,8 @@ class Kefu:
             s.query = s.question
             s.brand = s.brand or sess.brand or r.brand_hint
         sess.pending_question = None
+        if r.lang == "en":
+            s.query = bilingual_query(s.query)
         if s.query != s.question:
             # Judge a follow-up by what it asks in context ("奥普的" alone says nothing).
             s.reading = dataclasses.replace(read(s.query), lang=r.lang, followup=r.followup)

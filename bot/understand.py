@@ -134,3 +134,57 @@ def carries_context(rewritten: str, question: str, last_query: str) -> bool:
         return False
     have, asked = set(tokenize(r)), set(tokenize(question))
     return bool(have - asked) and bool(have & (set(tokenize(last_query)) - asked))
+
+
+# English questions against a Chinese knowledge base: e5's cross-lingual similarities run below
+# the thresholds calibrated on Chinese, and BM25 matches nothing. Adding the Chinese words for
+# the after-sales terms a question uses brings both back into range. Generic vocabulary only.
+_EN_GLOSSARY: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p, re.I), zh)
+    for p, zh in (
+        (r"warrant", "保修"),
+        (r"hotline|service number|phone number|customer service|\bcall\b", "客服热线 电话"),
+        (r"repair", "维修"),
+        (r"replac", "更换"),
+        (r"screen", "屏幕"),
+        (r"battery", "电池"),
+        (r"charg(er|ing)\b", "充电"),
+        (r"cracked|broken|damaged", "碎了 损坏"),
+        (r"water", "进水"),
+        (r"authori[sz]ed", "授权"),
+        (r"\bdirect\b", "直营"),
+        (r"official", "官方"),
+        (r"outsourc", "外包"),
+        (r"nationwide|anywhere in the country", "全国联保"),
+        (r"bath heater", "浴霸"),
+        (r"service cent(re|er)|repair shop|store", "服务中心 网点"),
+        (r"charge\b|charges|cost|price|fee|how much|expensive", "收费 价格 费用"),
+        (r"complain", "投诉"),
+        (r"refund", "退款"),
+        (r"trad(e|ing).?in", "以旧换新"),
+        (r"\bfree\b", "免费"),
+        (r"elderly|senior", "老年人"),
+        (r"respon", "响应"),
+        (r"resolve|fix", "解决"),
+        (r"hours\b|open\b|opening time", "服务时间"),
+        (r"\bparts?\b", "配件"),
+        (r"non.?original|third.?party", "非原装 第三方"),
+        (r"health", "健康度"),
+        (r"\bdays?\b|deadline|how soon", "天内 报修"),
+        (r"order|shipment|deliver", "订单 物流 发货"),
+        (r"manual|human agent|real person", "人工"),
+        (r"scam|fake|counterfeit", "骗 仿冒"),
+        (r"install", "安装"),
+        (r"after.?sales", "售后"),
+        (r"appointment|book", "预约"),
+        (r"invoice|receipt", "发票 凭证"),
+        (r"e-?mail", "邮箱"),
+        (r"online|\bapp\b|website", "在线 APP 官网"),
+    )
+)
+
+
+def bilingual_query(text: str) -> str:
+    """An English question with the Chinese after-sales terms it uses appended (for retrieval)."""
+    extra = list(dict.fromkeys(zh for pattern, zh in _EN_GLOSSARY if pattern.search(text)))
+    return f"{text} {' '.join(extra)}" if extra else text

@@ -89,3 +89,26 @@ def test_missing_value_is_never_invented(real_bot):
 def test_brand_filter_keeps_other_brands_out(real_bot):
     a = real_bot.ask("售后电话", brand="aupu", log=False)
     assert all(h.chunk.brand in ("aupu", "general") for h in a.hits)
+
+
+@pytest.mark.parametrize(
+    ("question", "doc"),
+    [
+        ("My OPPO screen is cracked, is it covered by warranty?", "oppo-warranty"),
+        ("Is the OPPO service center outsourced?", "oppo-service-centers"),
+        ("How do I book an AUPU bath heater installation?", "aupu-services"),
+        ("How long does a battery replacement take?", "oppo-repair-faults"),
+    ],
+)
+def test_english_questions_reach_the_chinese_knowledge(real_bot, question, doc):
+    a = real_bot.ask(question, log=False)
+    assert a.outcome == "answered", a.reason
+    assert a.citations[0].doc_id == doc
+
+
+def test_english_terms_are_bridged_to_chinese_for_retrieval():
+    from bot.understand import bilingual_query
+
+    q = bilingual_query("Will an authorised service centre charge more?")
+    assert "授权" in q and "服务中心" in q and "收费" in q
+    assert bilingual_query("Hello there") == "Hello there"
