@@ -54,7 +54,7 @@ _FOLLOWUP = re.compile(
 )
 # A short turn without a follow-up word continues the topic only if it still asks about
 # something ours ("要多久内报修?"); "帮我写一首诗" is a new, out-of-scope question.
-_SHORT_ASK = re.compile(r"多久|多长|多少|几|怎么|哪|how long|how much|where", re.I)
+_SHORT_ASK = re.compile(r"多久|多长|多少|几|怎么|哪|吗|呢|how long|how much|where", re.I)
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,9 @@ def read(text: str) -> Reading:
         in_domain=in_domain,
         off_topic=brand is None and bool(_OFF_TOPIC.search(text)),
         followup=bool(_FOLLOWUP.search(text))
-        or (len(text) <= 8 and (in_domain or bool(_SHORT_ASK.search(text)))),
+        or (len(text) <= 8 and (in_domain or bool(_SHORT_ASK.search(text))))
+        # "检测了好几次都显示异常": on topic, but names no product or part of its own.
+        or (len(text) <= 16 and in_domain and brand is None and not _TOPIC.search(text.lower())),
         residual_chars=len(_WORDY.findall(_FILLER.sub("", _BRAND_SENSITIVE.sub("", text)))),
     )
 
