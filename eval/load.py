@@ -67,19 +67,23 @@ def _free_port() -> int:
 
 
 @contextmanager
-def local_server(timeout_s: float):
-    """`uvicorn app:app` in a subprocess; yields its URL once /healthz answers 200."""
+def local_server(timeout_s: float, env: dict[str, str] | None = None, workdir: Path | None = None):
+    """`uvicorn app:app` in a subprocess on a free loopback port; yields its URL once /healthz
+    answers 200. `env` replaces the default environment (this process's, with a high rate
+    limit and throw-away tickets and chat log); `workdir` keeps server.log there."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="kefu-load-") as tmp:
-        env = {k: v for k, v in os.environ.items() if k != "KEFU_WEBHOOK_URL"}
-        env.update(
-            KEFU_RATE_LIMIT="100000/minute",
-            KEFU_CHAT_LOG=str(Path(tmp) / "chat_log.jsonl"),
-            KEFU_TICKETS_URL=f"sqlite:///{Path(tmp) / 'tickets.db'}",
-            PYTHONPATH=str(ROOT),
-        )
-        log = open(Path(tmp) / "server.log", "w+", encoding="utf-8")  # noqa: SIM115
+        work = Path(workdir or tmp)
+        if env is None:
+            env = {k: v for k, v in os.environ.items() if k != "KEFU_WEBHOOK_URL"}
+            env.update(
+                KEFU_RATE_LIMIT="100000/minute",
+                KEFU_CHAT_LOG=str(work / "chat_log.jsonl"),
+                KEFU_TICKETS_URL=f"sqlite:///{work / 'tickets.db'}",
+            )
+        env = {**env, "PYTHONPATH": str(ROOT)}
+        log = open(work / "server.log", "w+", encoding="utf-8")  # noqa: SIM115
         proc = subprocess.Popen(
             [
                 sys.executable,

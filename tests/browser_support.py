@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
+from eval.load import local_server
 from tests.conftest import KNOWLEDGE, MODEL_CACHE, ROOT
 
 CHROMIUM = Path(os.environ.get("KEFU_CHROMIUM", "/usr/bin/chromium"))
@@ -45,19 +41,6 @@ def require_chromium() -> None:
     pytest.skip(message)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
 @pytest.fixture(scope="session")
 def chromium() -> Path:
     """The Chromium binary; requested first so a missing browser skips before the slow setup."""
@@ -79,7 +62,6 @@ def live_server(chromium, real_index, live_dir) -> Iterator[str]:
     # A private copy: the server writes its chat log, tickets and feedback beside the index,
     # and other tests keep the original open in this process.
     shutil.copytree(real_index, data)
-    port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEFU_")}
     env.update(
         KEFU_DATA_DIR=str(data),
@@ -91,49 +73,8 @@ def live_server(chromium, real_index, live_dir) -> Iterator[str]:
         PYTHONPATH=str(ROOT),
         GRADIO_ANALYTICS_ENABLED="False",
     )
-    log = work / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "app:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + HEALTH_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"server exited with {proc.returncode}:\n{_tail(log)}", pytrace=False)
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"server not healthy after {HEALTH_TIMEOUT_S:.0f}s:\n{_tail(log)}",
-                    pytrace=False,
-                )
-            time.sleep(0.5)
+    with local_server(HEALTH_TIMEOUT_S, env=env, workdir=work) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="session")
