@@ -18,14 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from eval.metrics import percentile
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    k = (len(values) - 1) * p
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
 def _questions() -> list[str]:
@@ -63,7 +58,7 @@ def latency(rounds: int) -> dict:
         "bot_build_s": round(build_s, 2),
         "latency_ms": {
             "median": round(statistics.median(lat), 1),
-            "p95": round(_pct(lat, 0.95), 1),
+            "p95": round(percentile(lat, 95), 1),
             "max": round(max(lat), 1),
         },
     }

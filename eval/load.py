@@ -28,6 +28,8 @@ from pathlib import Path
 
 import httpx
 
+from eval.metrics import percentile
+
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "eval" / "reports"
 
@@ -41,13 +43,6 @@ class Call:
     server_ms: float | None = None  # the bot's own time, without HTTP and queueing
     outcome: str | None = None
     error: str | None = None
-
-
-def _pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    k = (len(values) - 1) * p
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
 def questions() -> list[str]:
@@ -208,15 +203,15 @@ def load(url: str, sessions: int, turns: int, timeout_s: float = 60.0) -> dict:
         "wall_s": round(wall, 2),
         "throughput_rps": round(len(ok) / wall, 2) if wall else 0.0,
         "latency_ms": {
-            "p50": round(_pct(lat, 0.50), 1),
-            "p95": round(_pct(lat, 0.95), 1),
-            "p99": round(_pct(lat, 0.99), 1),
+            "p50": round(percentile(lat, 50), 1),
+            "p95": round(percentile(lat, 95), 1),
+            "p99": round(percentile(lat, 99), 1),
             "max": round(max(lat), 1),
             "mean": round(statistics.fmean(lat), 1),
         },
         "server_latency_ms": {
-            "p50": round(_pct(server, 0.5), 1),
-            "p95": round(_pct(server, 0.95), 1),
+            "p50": round(percentile(server, 50), 1),
+            "p95": round(percentile(server, 95), 1),
         },
         "outcomes": dict(Counter(c.outcome for c in ok)),
         "server": health,

