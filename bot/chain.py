@@ -16,7 +16,7 @@ from bot.answer.disclose import Discloser
 from bot.answer.extractive import Draft, ExtractiveAnswerer, citation
 from bot.escalate import TICKET_ID, Escalator, safety_advice
 from bot.guard.input import clean_question
-from bot.guard.numbers import unsupported_numbers
+from bot.guard.numbers import keep_supported
 from bot.guard.pii import mask_pii
 from bot.guard.scope import Trigger, escalation_trigger, is_injection
 from bot.guard.sensitive import SensitiveWords
@@ -29,20 +29,8 @@ from bot.understand import Reading, bilingual_query, carries_context, followup_q
 _RULE_REASONS = frozenset(
     {"injection", "brand_unknown", "other_brand", "ticket_status", "contact", "unresolved"}
 )
-_CITE_MARK = re.compile(r"\[\d+\]")
 _PIECES = re.compile(r"[^。!?!?\n]*(?:[。!?!?]+|\n|$)")
 _ESCALATION_TEXT = {"unresolved": "escalated_unresolved", "handoff": "handoff"}
-
-
-def _fallback_reason(result) -> str | None:
-    """Why a generated answer is not used (None: use it). Retrieval already judged the question
-    answerable, so a reply that cites nothing or says the context lacks the answer loses to the
-    extractive answer."""
-    if result.error:
-        return result.error
-    if result.guarded.says_unknown or not result.guarded.citations:
-        return "cites nothing" if not result.guarded.says_unknown else "said it does not know"
-    return None
 
 
 def pieces(text: str) -> list[str]:
@@ -352,19 +340,7 @@ class Kefu:
     def _meta(s: TurnState) -> dict:
         """How the answer was made: which answerer, and what the output guard did."""
         result = s.extra.get("llm")
-        if result is None:
-            return {"answerer": "extractive"}
-        guarded = result.guarded
-        fallback = _fallback_reason(result)
-        return {
-            "answerer": "extractive" if fallback else "llm",
-            "llm_fallback": fallback,
-            "llm_dropped_sentences": guarded.dropped_sentences if guarded else 0,
-            "llm_violations": guarded.violations if guarded else [],
-            "llm_dropped_chunks": list(result.packed.dropped),
-            "llm_latency_ms": round(result.latency_ms, 1),
-            "llm_first_token_ms": result.first_token_ms and round(result.first_token_ms, 1),
-        }
+        return result.meta() if result is not None else {"answerer": "extractive"}
 
     # -- helpers ------------------------------------------------------------------
     def _answer(self, s: TurnState, lang: str) -> Draft | None:
@@ -374,8 +350,7 @@ class Kefu:
         if self._generates(s):
             if "llm" not in s.extra:  # stream() has already generated it
                 s.extra["llm"] = self.llm.answer(s.query, s.retrieval.hits, lang)
-            if _fallback_reason(s.extra["llm"]) is None:
-                draft = s.extra["llm"].draft()
+            draft = s.extra["llm"].draft()
         if draft is None:  # no LLM, a vetted FAQ answer, or generation failed: extractive
             draft = self._supplement(s, self._draft(s, lang))
         draft = self.discloser(draft, s.query, s.brand, lang)
@@ -439,19 +414,14 @@ class Kefu:
         """A vetted FAQ answer may miss the detail asked about: add the best policy sentence."""
         return self.answerer.supplement(s.query, draft, s.retrieval.hits, s.reading.lang)
 
-    def _guard_numbers(self, draft: Draft) -> tuple[Draft, bool]:
+    @staticmethod
+    def _guard_numbers(draft: Draft) -> tuple[Draft, bool]:
         """Drop sentences with figures absent from the cited text; fail if nothing is left."""
         haystack = [f"{c.title}\n{c.text}" for c in draft.citations]
-        if not unsupported_numbers(_CITE_MARK.sub("", draft.text), haystack):
+        if keep_supported([draft.text], haystack):
             return draft, True
-        kept = [
-            x
-            for x in split_sentences(draft.text)
-            if not unsupported_numbers(_CITE_MARK.sub("", x), haystack)
-        ]
-        if not kept:
-            return draft, False
-        return Draft("".join(kept), draft.citations), True
+        kept = keep_supported(split_sentences(draft.text), haystack)
+        return Draft("".join(kept), draft.citations), bool(kept)
 
     def _confidence(self, s: TurnState) -> float:
         if s.reason in _RULE_REASONS or s.reason.startswith("trigger"):

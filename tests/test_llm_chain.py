@@ -117,11 +117,11 @@ def test_the_bot_falls_back_when_the_llm_server_goes_away(real_index, real_embed
     )
     first = bot.ask(GENERATED[1], session_id="s", log=False)
     assert first.meta.get("llm_fallback") != "connection"
-    srv.stop()  # mid-conversation
-    second = bot.ask(GENERATED[0], session_id="s", log=False)
+    srv.stop()  # mid-conversation (a new session, so the question is asked on its own)
+    second = bot.ask(GENERATED[0], session_id="s2", log=False)
     assert second.outcome == "answered" and second.text.strip() and second.citations
     assert second.meta["answerer"] == "extractive"
     assert second.meta["llm_fallback"] == "connection"
-    streamed = list(bot.stream(GENERATED[2], session_id="s", log=False))
+    streamed = list(bot.stream(GENERATED[2], session_id="s3", log=False))
     assert streamed[-1]["answer"].text.strip()
     assert "".join(e["text"] for e in streamed[:-1]) == streamed[-1]["answer"].text

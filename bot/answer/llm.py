@@ -47,9 +47,35 @@ class LLMResult:
 
     def draft(self) -> Draft | None:
         """The guarded answer as a chain `Draft`, or None when the chain should fall back."""
-        if not self.ok:
+        if self.fallback_reason() is not None:
             return None
         return Draft(self.guarded.text, list(self.guarded.citations))
+
+    def fallback_reason(self) -> str | None:
+        """Why this reply is not used (None: use it). Retrieval already judged the question
+        answerable, so a reply that cites nothing or says the context lacks the answer loses
+        to the extractive answer."""
+        if not self.ok:
+            return self.error or "empty"
+        if self.guarded.says_unknown:
+            return "said it does not know"
+        if not self.guarded.citations:
+            return "cites nothing"
+        return None
+
+    def meta(self) -> dict:
+        """How the reply went, for `Answer.meta`, the chat log and the eval report."""
+        g = self.guarded
+        fallback = self.fallback_reason()
+        return {
+            "answerer": "extractive" if fallback else "llm",
+            "llm_fallback": fallback,
+            "llm_dropped_sentences": g.dropped_sentences if g else 0,
+            "llm_violations": g.violations if g else [],
+            "llm_dropped_chunks": list(self.packed.dropped),
+            "llm_latency_ms": round(self.latency_ms, 1),
+            "llm_first_token_ms": self.first_token_ms and round(self.first_token_ms, 1),
+        }
 
 
 def classify_error(exc: BaseException) -> str:

@@ -37,3 +37,11 @@ def unsupported_numbers(answer: str, cited_texts: Iterable[str]) -> list[str]:
         for tok in number_tokens(answer)
         if not re.search(rf"(?<![\d.]){re.escape(tok)}(?![\d])", haystack)
     ]
+
+
+_CITE_MARK = re.compile(r"\[\d+\]")
+
+
+def keep_supported(sentences: list[str], haystack: list[str]) -> list[str]:
+    """The sentences whose every figure is in the cited texts ([n] marks are not figures)."""
+    return [x for x in sentences if not unsupported_numbers(_CITE_MARK.sub("", x), haystack)]
