@@ -387,6 +387,7 @@ class Kefu:
             brand=s.brand,
             lang=lang,
             current=s.question,
+            offered=s.raw,
         )
         s.extra["ticket"] = over.ticket_id
         s.session.awaiting_contact = over.ticket_id is not None

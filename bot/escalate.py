@@ -15,6 +15,17 @@ _STATUS_ZH = {"open": "处理中", "closed": "已关闭"}
 _ELECTRIC = re.compile(r"漏电|触电|被电|电到|电了一下|麻手|发麻|电击|electric|shock", re.I)
 
 
+_YES = re.compile(
+    r"^\s*(同意|可以|好的?|行|嗯+|是的?|对|没问题|ok|okay|yes|sure|y)\s*[。.!!~]*\s*$", re.I
+)
+
+
+def _contact_in(text: str) -> str | None:
+    """The first mainland mobile or e-mail address in `text`."""
+    found = [m for m in find_pii(text) if m.kind in ("mobile", "email")]
+    return found[0].value if found else None
+
+
 @dataclass
 class Handover:
     """What an escalation produced: the ticket id (None without a ticket store), text, citations."""
@@ -49,7 +60,10 @@ class Escalator:
         current: str | None = None,
         contact: str | None = None,
         consent: bool = False,
+        offered: str | None = None,
     ) -> Handover:
+        """Open (or return) the ticket for `key` and phrase the handover. `offered` is the raw
+        text of the turn: a phone number or e-mail in it is offered back for consent, not kept."""
         if self.tickets is None:
             return Handover(None, "", [])
         from bot.tickets.priority import level_for
@@ -81,7 +95,13 @@ class Escalator:
             text += say("next_steps_time", lang, label=label, response=response, n="1")
         else:
             text += say("next_steps", lang, label=label)
-        if not (contact and consent):
+        given = _contact_in(offered or "")
+        if contact and consent:
+            pass
+        elif given:  # they gave it unasked: use it only once they say yes
+            session.offered_contact = given
+            text += say("confirm_contact", lang, contact=mask_pii(given))
+        else:
             text += say("ask_contact", lang)
         return Handover(ticket.ticket_id, text, cites)
 
@@ -90,10 +110,12 @@ class Escalator:
         consented contact for that ticket. Returns the reply, or None if this isn't one."""
         if self.tickets is None or not session.ticket_id or not session.awaiting_contact:
             return None
-        found = [m for m in find_pii(question) if m.kind in ("mobile", "email")]
-        if not found:
+        contact = _contact_in(question)
+        if contact is None and session.offered_contact and _YES.match(question):
+            contact = session.offered_contact
+        session.offered_contact = None  # asked once: a reply that isn't a yes drops it
+        if contact is None:
             return None
-        contact = found[0].value
         ticket = self.tickets.update_contact(
             session.ticket_id, session.id, contact=contact, consent=True
         )

@@ -47,6 +47,10 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "zh": "如需客服回电,您可以回复手机号或邮箱;发送即表示同意我们仅为处理本工单使用该联系方式。",
         "en": " If you'd like a call back, reply with a phone number or e-mail; sending it means you agree we use it only for this ticket.",
     },
+    "confirm_contact": {
+        "zh": "如需客服回电,回复“同意”即可使用您刚才留下的 {contact};我们仅为处理本工单使用它。",
+        "en": " Reply “yes” if we may call you back on {contact}, which you gave above; it will be used only for this ticket.",
+    },
     "contact_saved": {
         "zh": "已将联系方式 {contact} 记录到工单 {ticket_id},仅用于处理本工单。",
         "en": "I've added {contact} to ticket {ticket_id}; it will be used only for this ticket.",

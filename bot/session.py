@@ -24,6 +24,7 @@ class Session:
     unresolved: int = 0  # clarify/refused turns in a row
     ticket_id: str | None = None  # the last ticket opened in this session
     awaiting_contact: bool = False  # a handover asked for a phone number or e-mail
+    offered_contact: str | None = None  # given unasked with the escalation; kept in memory only
 
     def last(self) -> Turn | None:
         return self.turns[-1] if self.turns else None

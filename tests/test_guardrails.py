@@ -227,3 +227,17 @@ def test_off_topic_questions_get_a_short_refusal_that_says_what_the_bot_does(bot
     a = bot.ask(question, session_id=f"o-{question}")
     assert a.outcome == "refused" and not a.citations
     assert "售后" in a.text or "after-sales" in a.text
+
+
+def test_a_number_given_with_the_escalation_is_used_only_after_a_yes(bot, store_dir):
+    a = bot.ask(f"我要找你们领导,我的电话{PHONE}", session_id="y")
+    assert a.outcome == "escalated" and "138****5678" in a.text and PHONE not in a.text
+    assert bot.tickets.get(a.ticket_id).contact is None  # not before they agree
+    ok = bot.ask("同意", session_id="y")
+    assert ok.reason == "contact" and "138****5678" in ok.text
+    assert bot.tickets.get(a.ticket_id).contact == PHONE
+
+    b = bot.ask(f"我要投诉你们,电话{PHONE}", session_id="n")
+    bot.ask("不用了,谢谢", session_id="n")
+    assert bot.tickets.get(b.ticket_id).contact is None
+    assert PHONE not in (store_dir / "chat.jsonl").read_text(encoding="utf-8")
