@@ -30,7 +30,7 @@ _RULE_REASONS = frozenset(
     {"injection", "brand_unknown", "other_brand", "ticket_status", "contact", "unresolved"}
 )
 _PIECES = re.compile(r"[^。!?!?\n]*(?:[。!?!?]+|\n|$)")
-_ESCALATION_TEXT = {"unresolved": "escalated_unresolved", "handoff": "handoff"}
+_ESCALATION_TEXT = {"unresolved": "escalated_unresolved"}
 
 
 def pieces(text: str) -> list[str]:
@@ -53,7 +53,6 @@ class TurnState:
     outcome: str | None = None
     reason: str = ""
     trigger: Trigger | None = None
-    draft: Draft | None = None
     confidence: float = 0.0
     answer: Answer | None = None
     extra: dict = field(default_factory=dict)
@@ -87,7 +86,9 @@ class Kefu:
         self.sensitive = sensitive if sensitive is not None else SensitiveWords(())
         self.titles = {d.id: d.title for d in corpus.documents}
         self.discloser = Discloser(corpus, retriever.chunks)
-        self.escalator = Escalator(tickets, self._cite_doc, webhook)
+        # Started and subscribed to the ticket store by the factory; kept here to stop it.
+        self.webhook = webhook
+        self.escalator = Escalator(tickets, self._cite_doc)
         self.front = (
             RunnableLambda(self._understand, name="understand")
             | RunnableLambda(self._retrieve, name="retrieve")
@@ -167,9 +168,6 @@ class Kefu:
             contact=contact,
             consent=consent,
         )
-        if contact and over.ticket_id:
-            self.tickets.update_contact(over.ticket_id, session.id, contact=contact, consent=True)
-        session.awaiting_contact = not contact
         return Answer(
             outcome="escalated",
             text=say("handoff", lang) + over.text,
@@ -390,7 +388,6 @@ class Kefu:
             offered=s.raw,
         )
         s.extra["ticket"] = over.ticket_id
-        s.session.awaiting_contact = over.ticket_id is not None
         return (text + over.text if over.ticket_id else text), over.citations
 
     def _titled(self, c: Citation) -> Citation:

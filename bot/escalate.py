@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from bot.guard.pii import find_pii, mask_pii, redact
 from bot.messages import say
 from bot.session import Session
+from bot.tickets.priority import LEVELS, level_for
 from bot.types import Citation
 
 TICKET_ID = re.compile(r"KF-[A-Z2-9]{6}", re.I)
@@ -43,10 +44,9 @@ def safety_advice(question: str, lang: str) -> str:
 class Escalator:
     """Opens tickets idempotently and phrases the handover; None tickets means no ticket store."""
 
-    def __init__(self, tickets, cite_doc=None, webhook=None):
+    def __init__(self, tickets, cite_doc=None):
         self.tickets = tickets
         self.cite_doc = cite_doc  # doc_id, needle -> Citation | None: backs a quoted response time
-        self.webhook = webhook
 
     def open(
         self,
@@ -66,8 +66,6 @@ class Escalator:
         text of the turn: a phone number or e-mail in it is offered back for consent, not kept."""
         if self.tickets is None:
             return Handover(None, "", [])
-        from bot.tickets.priority import level_for
-
         level = level_for(category)
         transcript = [{"q": t.question, "outcome": t.outcome} for t in session.turns]
         if current is not None:
@@ -83,9 +81,11 @@ class Escalator:
             consent=consent,
             brand=brand,
         )
-        if self.webhook is not None:
-            self.webhook.notify()
+        if contact and consent and ticket.contact != contact:
+            # An earlier press already opened this ticket: add the details given now.
+            ticket = self.tickets.update_contact(ticket.ticket_id, session.id, contact, True)
         session.ticket_id = ticket.ticket_id
+        session.awaiting_contact = not (contact and consent)
         text, cites = say("ticket", lang, ticket_id=ticket.ticket_id), []
         label = level.label_en if lang == "en" else level.label_zh
         response = level.response_en if lang == "en" else level.response_zh
@@ -95,14 +95,13 @@ class Escalator:
             text += say("next_steps_time", lang, label=label, response=response, n="1")
         else:
             text += say("next_steps", lang, label=label)
-        given = _contact_in(offered or "")
-        if contact and consent:
-            pass
-        elif given:  # they gave it unasked: use it only once they say yes
-            session.offered_contact = given
-            text += say("confirm_contact", lang, contact=mask_pii(given))
-        else:
-            text += say("ask_contact", lang)
+        if session.awaiting_contact:
+            given = _contact_in(offered or "")
+            if given:  # they gave it unasked: use it only once they say yes
+                session.offered_contact = given
+                text += say("confirm_contact", lang, contact=mask_pii(given))
+            else:
+                text += say("ask_contact", lang)
         return Handover(ticket.ticket_id, text, cites)
 
     def take_contact(self, session: Session, question: str, lang: str) -> str | None:
@@ -128,9 +127,7 @@ class Escalator:
         t = self.tickets.get(ticket_id, session_id=session_id) if self.tickets else None
         if t is None:
             return say("ticket_not_found", lang, ticket_id=ticket_id.upper())
-        from bot.tickets.priority import level_for
-
-        level = level_for(t.category)
+        level = LEVELS[t.priority]  # as stored on the ticket
         return say(
             "ticket_status",
             lang,
