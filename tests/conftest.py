@@ -12,6 +12,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 KNOWLEDGE = ROOT / "knowledge"
 SEEDS = ROOT.parent / "shared" / "seeds"
+# The answer contract shared by `bot ask --json` and POST /api/chat (README "Command line").
+ANSWER_FIELDS = frozenset(
+    {"turn_id", "outcome", "answer", "citations", "confidence", "ticket_id", "latency_ms"}
+)
 MODEL_CACHE = Path(os.environ.get("KEFU_MODEL_CACHE_DIR", ROOT / "data" / "models"))
 
 

@@ -7,19 +7,10 @@ import subprocess
 
 import pytest
 
-from tests.conftest import PYTHON, ROOT
+from tests.conftest import ANSWER_FIELDS, PYTHON, ROOT
 
 pytestmark = pytest.mark.slow
-FIELDS = {
-    "id",
-    "turn_id",
-    "outcome",
-    "answer",
-    "citations",
-    "confidence",
-    "ticket_id",
-    "latency_ms",
-}
+FIELDS = {"id", *ANSWER_FIELDS}  # a batch line: its id plus the answer contract
 
 
 def run(args, env, **kw) -> subprocess.CompletedProcess:
