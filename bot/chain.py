@@ -22,15 +22,21 @@ from bot.guard.scope import Trigger, escalation_trigger, is_injection
 from bot.guard.sensitive import SensitiveWords
 from bot.ingest.chunker import split_sentences
 from bot.messages import say
+from bot.profile import Profile
 from bot.session import Session, SessionStore, Turn
 from bot.types import Answer, Citation, Corpus, Retrieval
-from bot.understand import Reading, bilingual_query, carries_context, followup_query, read
+from bot.understand import Reader, Reading, subject_words
 
 _RULE_REASONS = frozenset(
     {"injection", "brand_unknown", "other_brand", "ticket_status", "contact", "unresolved"}
 )
 _PIECES = re.compile(r"[^。!?!?\n]*(?:[。!?!?]+|\n|$)")
 _ESCALATION_TEXT = {"unresolved": "escalated_unresolved"}
+
+
+def _stem(name: str) -> str:
+    """A file name as a person reads it: no folder, no extension."""
+    return name.rsplit("/", 1)[-1].rsplit(".", 1)[0] if "." in name else name
 
 
 def pieces(text: str) -> list[str]:
@@ -74,6 +80,7 @@ class Kefu:
         sensitive: SensitiveWords | None = None,
         webhook=None,
         llm=None,
+        reader: Reader | None = None,
     ):
         self.settings = settings
         self.retriever = retriever
@@ -85,10 +92,19 @@ class Kefu:
         self.chat_log = chat_log
         self.sensitive = sensitive if sensitive is not None else SensitiveWords(())
         self.titles = {d.id: d.title for d in corpus.documents}
+        self.profile: Profile = corpus.profile or Profile()
+        # What is "ours" is what the knowledge covers: its products and its own vocabulary.
+        self.reader = reader or Reader(
+            self.profile,
+            subject_words(
+                [f"{c.title} {c.heading} {c.text}" for c in retriever.chunks]
+                + [f.question for f in corpus.faqs]
+            ),
+        )
         self.discloser = Discloser(corpus, retriever.chunks)
         # Started and subscribed to the ticket store by the factory; kept here to stop it.
         self.webhook = webhook
-        self.escalator = Escalator(tickets, self._cite_doc)
+        self.escalator = Escalator(tickets, self._cite_doc, self.profile)
         self.front = (
             RunnableLambda(self._understand, name="understand")
             | RunnableLambda(self._retrieve, name="retrieve")
@@ -170,7 +186,7 @@ class Kefu:
         )
         return Answer(
             outcome="escalated",
-            text=say("handoff", lang) + over.text,
+            text=say("handoff", lang, self.profile) + over.text,
             citations=over.citations,
             confidence=1.0,
             ticket_id=over.ticket_id,
@@ -185,10 +201,20 @@ class Kefu:
         return self.tickets.get(ticket_id.strip(), session_id=session_id)
 
     def prepare(
-        self, question: str, session_id: str | None = None, brand: str | None = None
+        self,
+        question: str,
+        session_id: str | None = None,
+        brand: str | None = None,
+        hold_out: str | None = None,
     ) -> TurnState:
-        """Run understand and retrieve only: what calibration sweeps thresholds over."""
-        return self._retrieve(self._understand(self._state(question, session_id, brand)))
+        """Run understand and retrieve only: what calibration sweeps thresholds over
+        (`hold_out`: an FAQ phrasing retrieval must not match, see HybridRetriever)."""
+        s = self._understand(self._state(question, session_id, brand))
+        if s.outcome is None:
+            s.retrieval = self.retriever.retrieve(
+                s.query, s.brand, k=self.settings.top_k, hold_out=hold_out
+            )
+        return s
 
     def _state(self, question: str, session_id: str | None, brand: str | None) -> TurnState:
         raw = clean_question(question, self.settings.max_question_chars)
@@ -197,8 +223,8 @@ class Kefu:
             question=text,
             raw=raw,
             session=self.sessions.get(session_id or uuid.uuid4().hex),
-            reading=read(text),
-            brand_param=brand if brand in ("oppo", "aupu") else None,
+            reading=self.reader.read(text),
+            brand_param=brand if brand in self.profile.product_ids else None,
         )
 
     def _finish(self, state: TurnState, t0: float, log: bool) -> Answer:
@@ -244,7 +270,9 @@ class Kefu:
             s.outcome, s.reason = "answered", "ticket_status"
             s.extra["ticket_id"] = ticket.group(0).upper()
             return s
-        trig = escalation_trigger(s.question)
+        trig = escalation_trigger(
+            s.question, self.profile.safety_words, self.profile.escalation_words
+        )
         if trig:
             s.outcome, s.reason, s.trigger = "escalated", f"trigger:{trig.category}", trig
             s.brand = s.brand_param or r.brand or sess.brand
@@ -258,7 +286,7 @@ class Kefu:
             and last
             and last.outcome == "clarify"
         ):
-            # "奥普的" after "客服电话多少?": answer the question we asked about.
+            # A product name alone after "客服电话多少?": answer the question we asked about.
             s.query = f"{sess.pending_question} {s.question}"
             s.brand = s.brand or r.brand_hint
         elif r.followup and last and last.outcome == "answered":
@@ -269,10 +297,12 @@ class Kefu:
             s.brand = s.brand or sess.brand or r.brand_hint
         sess.pending_question = None
         if r.lang == "en":
-            s.query = bilingual_query(s.query)
+            s.query = self.reader.bilingual_query(s.query)
         if s.query != s.question:
-            # Judge a follow-up by what it asks in context ("奥普的" alone says nothing).
-            s.reading = dataclasses.replace(read(s.query), lang=r.lang, followup=r.followup)
+            # Judge a follow-up by what it asks in context (a product name alone says nothing).
+            s.reading = dataclasses.replace(
+                self.reader.read(s.query), lang=r.lang, followup=r.followup
+            )
         return s
 
     def _rewrite(self, question: str, last_query: str, session: Session) -> str:
@@ -280,9 +310,9 @@ class Kefu:
         carrying the last turn's topic (also the fallback when the LLM fails)."""
         if self.llm is not None:
             rewritten = self.llm.rewrite(question, [t.query for t in session.turns])
-            if carries_context(rewritten, question, last_query):
+            if self.reader.carries_context(rewritten, question, last_query):
                 return rewritten
-        return followup_query(last_query, question)
+        return self.reader.followup_query(last_query, question)
 
     def _retrieve(self, s: TurnState) -> TurnState:
         if s.outcome is None:
@@ -317,9 +347,10 @@ class Kefu:
             else:
                 s.outcome, s.reason = "escalated", "number_guard"
         if s.outcome == "clarify":
-            text = say("clarify_brand", lang)
+            text = say("clarify_brand", lang, self.profile)
         elif s.outcome == "refused":
-            text = say("refused_injection" if s.reason == "injection" else "refused_scope", lang)
+            key = "refused_injection" if s.reason == "injection" else "refused_scope"
+            text = say(key, lang, self.profile)
         elif s.outcome == "escalated":
             text, citations = self._escalate(s, lang)
         s.answer = Answer(
@@ -372,11 +403,12 @@ class Kefu:
 
     def _escalate(self, s: TurnState, lang: str):
         if s.trigger is not None:
-            text = say("escalated", lang)
+            text = say("escalated", lang, self.profile)
             if s.trigger.category == "safety":
-                text = safety_advice(s.question, lang) + "\n" + text
+                text = safety_advice(s.question, lang, self.profile) + "\n" + text
         else:
-            text = say(_ESCALATION_TEXT.get(s.reason, "escalated_low_confidence"), lang)
+            key = _ESCALATION_TEXT.get(s.reason, "escalated_low_confidence")
+            text = say(key, lang, self.profile)
         over = self.escalator.open(
             s.session,
             key=f"{s.session.id}:{len(s.session.turns)}",
@@ -391,10 +423,11 @@ class Kefu:
         return (text + over.text if over.ticket_id else text), over.citations
 
     def _titled(self, c: Citation) -> Citation:
-        """The citation with its seed articles named by title, for the people reading it."""
+        """The citation with its source files named by title, for the people reading it."""
         names = self.corpus.source_titles
         files = [f for f in c.source.split(",") if f]
-        return dataclasses.replace(c, source_title="、".join(names.get(f, f) for f in files))
+        titles = "、".join(names.get(f, _stem(f)) for f in files)
+        return dataclasses.replace(c, source_title=titles)
 
     def _cite_doc(self, doc_id: str, needle: str):
         chunk = self.discloser.chunk_in(doc_id, needle)

@@ -110,7 +110,8 @@ def _human(answer) -> str:
         lines.append("")
         lines.append("来源:")
         for i, c in enumerate(answer.citations, 1):
-            lines.append(f"  [{i}] {c.title}({c.doc_id};{c.source})")
+            where = "、".join(x for x in (c.locator, c.source_title or c.source) if x)
+            lines.append(f"  [{i}] {c.title}({where})")
     if answer.outcome != "answered":
         lines.append(f"({answer.outcome})")
     return "\n".join(lines)
@@ -124,7 +125,7 @@ def cmd_ask(args) -> int:
         items = read_batch(Path(args.batch), settings.max_question_chars, settings.max_batch_lines)
     else:
         if args.question is None:
-            raise InputError('请给出问题,例如: python -m bot ask "OPPO 保修多久?"')
+            raise InputError('请给出问题,例如: python -m bot ask "保修多久?"')
         question = clean_question(args.question, settings.max_question_chars)
         items = [{"id": None, "question": question, "session": args.session}]
 
@@ -132,6 +133,10 @@ def cmd_ask(args) -> int:
 
     with stdout_to_stderr():
         bot = build_bot(settings, chat_log=not args.no_log)
+    products = bot.profile.product_ids
+    if args.brand and args.brand not in products:
+        choices = ", ".join(products) or "none: the profile lists no products"
+        raise InputError(f"--brand: {args.brand!r} is not a product ({choices})")
     batch_prefix = uuid.uuid4().hex[:8]
     for item in items:
         session = item.get("session")
@@ -160,6 +165,7 @@ def cmd_ingest(args) -> int:
     settings = _settings()
     with stdout_to_stderr():
         report = ingest(settings, progress=not args.quiet)
+    _err(report.details())
     _err(report.summary())
     return 0
 
@@ -194,24 +200,24 @@ def _ticket_line(t: Ticket) -> str:
     )
 
 
-def _ticket_detail(t: Ticket) -> dict:
-    """The ticket as `tickets show` prints it, with its level's response time and source."""
+def _ticket_detail(t: Ticket, profile) -> dict:
+    """The ticket as `tickets show` prints it, with the company's published response time for
+    its level (and the document stating it) where there is one."""
     from dataclasses import asdict
 
-    from bot.tickets.priority import LEVELS
-
-    level = LEVELS.get(t.priority)
+    tier = profile.tier(t.priority, t.brand)
     detail = asdict(t)
-    # The response times are OPPO's published tiers; the source says so beside them.
-    detail["response"] = level.response_zh if level else None
-    detail["response_source"] = level.doc_id if level else None
+    detail["response"] = tier.response if tier else None
+    detail["response_source"] = tier.doc if tier else None
     return detail
 
 
 def cmd_tickets(args) -> int:
     from bot.factory import build_tickets
+    from bot.profile import load_profile
 
-    store = build_tickets(_settings())
+    settings = _settings()
+    store = build_tickets(settings)
     if args.action == "list":
         for t in store.list(status=args.status):
             print(_ticket_line(t))
@@ -221,7 +227,8 @@ def cmd_tickets(args) -> int:
     t = store.get(args.ticket_id) if args.action == "show" else store.close(args.ticket_id)
     if t is None:
         raise InputError(f"没有找到工单 {args.ticket_id}")
-    print(json.dumps(_ticket_detail(t), ensure_ascii=False, indent=2))
+    profile = load_profile(settings.knowledge_dir)
+    print(json.dumps(_ticket_detail(t, profile), ensure_ascii=False, indent=2))
     return 0
 
 
@@ -247,7 +254,11 @@ def cmd_report(args) -> int:
 
         with stdout_to_stderr():
             embed = build_embedder(settings).embed_queries
-    print(format_gaps(knowledge_gaps(records, embed=embed), limit=args.limit))
+    from bot.profile import load_profile
+    from bot.understand import Reader
+
+    reader = Reader(load_profile(settings.knowledge_dir))
+    print(format_gaps(knowledge_gaps(records, embed=embed, reader=reader), limit=args.limit))
     return 0
 
 
@@ -260,7 +271,7 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true", help="print one JSON object per answer")
     a.add_argument("--batch", metavar="FILE.jsonl", help='lines {"id","question","session"?}')
     a.add_argument("--session", help="session id, to continue a conversation")
-    a.add_argument("--brand", choices=["oppo", "aupu"], help="restrict to one brand")
+    a.add_argument("--brand", help="restrict to one product (an id from the profile's products)")
     a.add_argument("--no-log", action="store_true", help="do not write the chat log")
     a.set_defaults(fn=cmd_ask)
 
@@ -274,7 +285,9 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("calibrate", help="sweep decision thresholds on gold questions")
     c.add_argument("--gold", default="eval/gold.jsonl")
     c.add_argument("--split", default="dev")
-    c.add_argument("--dry-run", action="store_true", help="print, do not write bot/thresholds.json")
+    c.add_argument(
+        "--dry-run", action="store_true", help="print, do not write DATA_DIR/thresholds.json"
+    )
     c.set_defaults(fn=cmd_calibrate)
 
     r = sub.add_parser("report", help="knowledge gaps from the chat log, most frequent first")

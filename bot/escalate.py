@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bot.guard.pii import find_pii, mask_pii, redact
 from bot.messages import say
+from bot.profile import Profile
 from bot.session import Session
 from bot.tickets.priority import LEVELS, level_for
 from bot.types import Citation
@@ -14,6 +15,10 @@ from bot.types import Citation
 TICKET_ID = re.compile(r"KF-[A-Z2-9]{6}", re.I)
 _STATUS_ZH = {"open": "处理中", "closed": "已关闭"}
 _ELECTRIC = re.compile(r"漏电|触电|被电|电到|电了一下|麻手|发麻|电击|electric|shock", re.I)
+_WATER = re.compile(r"漏水|渗水|进水|泡水|淹|water|leak|flood", re.I)
+_FIRE = re.compile(
+    r"鼓包|电池|冒烟|起火|着火|烧|爆|焦|swell|bulg|battery|smok|fire|flame|burn|explod", re.I
+)
 
 
 _YES = re.compile(
@@ -36,17 +41,25 @@ class Handover:
     citations: list[Citation]
 
 
-def safety_advice(question: str, lang: str) -> str:
-    """Immediate advice for a safety trigger: electrical hazards differ from battery/fire ones."""
-    return say("safety_electric" if _ELECTRIC.search(question) else "safety_battery", lang)
+def safety_advice(question: str, lang: str, profile: Profile | None = None) -> str:
+    """Immediate advice for a safety trigger: electrical, water, battery/fire, or general."""
+    for pattern, key in (
+        (_ELECTRIC, "safety_electric"),
+        (_WATER, "safety_water"),
+        (_FIRE, "safety_battery"),
+    ):
+        if pattern.search(question):
+            return say(key, lang, profile)
+    return say("safety_general", lang, profile)
 
 
 class Escalator:
     """Opens tickets idempotently and phrases the handover; None tickets means no ticket store."""
 
-    def __init__(self, tickets, cite_doc=None):
+    def __init__(self, tickets, cite_doc=None, profile: Profile | None = None):
         self.tickets = tickets
         self.cite_doc = cite_doc  # doc_id, needle -> Citation | None: backs a quoted response time
+        self.profile = profile or Profile()
 
     def open(
         self,
@@ -86,15 +99,19 @@ class Escalator:
             ticket = self.tickets.update_contact(ticket.ticket_id, session.id, contact, True)
         session.ticket_id = ticket.ticket_id
         session.awaiting_contact = not (contact and consent)
-        text, cites = say("ticket", lang, ticket_id=ticket.ticket_id), []
+        text, cites = say("ticket", lang, self.profile, ticket_id=ticket.ticket_id), []
         label = level.label_en if lang == "en" else level.label_zh
-        response = level.response_en if lang == "en" else level.response_zh
-        cite = self.cite_doc(level.doc_id, level.response_zh) if response and level.doc_id else None
-        if response and cite and brand == "oppo":
+        # A response time is promised only where the company publishes one, with its source.
+        tier = self.profile.tier(level.priority, brand)
+        response = (tier.response_en if lang == "en" else tier.response) if tier else ""
+        cite = self.cite_doc(tier.doc, tier.response) if response and tier.doc else None
+        if response and cite:
             cites.append(cite)
-            text += say("next_steps_time", lang, label=label, response=response, n="1")
+            text += say(
+                "next_steps_time", lang, self.profile, label=label, response=response, n="1"
+            )
         else:
-            text += say("next_steps", lang, label=label)
+            text += say("next_steps", lang, self.profile, label=label)
         if session.awaiting_contact:
             given = _contact_in(offered or "")
             if given:  # they gave it unasked: use it only once they say yes

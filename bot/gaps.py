@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.understand import read
+from bot.understand import Reader
 
 LOW_CONFIDENCE = 0.5
 # Cosine on the bot's query vectors. multilingual-e5-small puts paraphrases at about 0.94-0.99
@@ -22,7 +22,7 @@ JACCARD_THRESHOLD = 0.5
 
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _LATIN = re.compile(r"[a-z0-9]+")
-# Particles that change nothing a maintainer cares about: "奥普客服电话多少" = "奥普的客服电话是多少?".
+# Particles that change nothing a maintainer cares about: "客服电话多少" = "客服的电话是多少?".
 _FILLER = re.compile(r"[的了吗呢吧啊呀么是请问]")
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -90,12 +90,16 @@ def _similarity(questions: list[str], embed: Embed | None) -> np.ndarray:
 
 
 def knowledge_gaps(
-    records: Sequence[dict], embed: Embed | None = None, threshold: float | None = None
+    records: Sequence[dict],
+    embed: Embed | None = None,
+    threshold: float | None = None,
+    reader: Reader | None = None,
 ) -> list[Group]:
     """Gap turns grouped by similarity (greedy, against each group's most asked wording).
 
     `embed` is the bot embedder's `embed_queries`; without it, bigram Jaccard is used. Questions
-    about different brands (ours, another, none named) never share a group. Most frequent groups
+    about different products (ours by the profile `reader` knows, another brand, none named)
+    never share a group. Most frequent groups
     first, then most recent.
     """
     if threshold is None:
@@ -111,7 +115,8 @@ def knowledge_gaps(
     distinct.sort(key=lambda q: len(by_question[q]), reverse=True)
     texts = [by_question[q][-1]["question"].strip() for q in distinct]
     sim = _similarity(texts, embed)
-    brands = [_brand(t) for t in texts]
+    reader = reader or Reader()
+    brands = [_brand(t, reader) for t in texts]
     seeds: list[int] = []
     groups: list[Group] = []
     for i, q in enumerate(distinct):
@@ -134,9 +139,9 @@ def knowledge_gaps(
     return groups
 
 
-def _brand(question: str) -> str | None:
-    """Our brand the question names or hints at, `other` for another brand, else None."""
-    r = read(question)
+def _brand(question: str, reader: Reader) -> str | None:
+    """Our product the question names or hints at, `other` for another brand, else None."""
+    r = reader.read(question)
     return r.brand_hint or ("other" if r.other_brand else None)
 
 

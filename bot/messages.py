@@ -1,15 +1,24 @@
-"""Every fixed sentence the bot says, in Chinese and English. No figures live here."""
+"""Every fixed sentence the bot says, in Chinese and English. No figures live here.
+
+No company is named here either: `{scope}` (the products the profile lists), `{company}` and
+`{assistant}` are filled from the company profile, which may also override any text by key.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.profile import Profile
+
 _MESSAGES: dict[str, dict[str, str]] = {
     "clarify_brand": {
-        "zh": "请问您咨询的是哪个品牌的产品?目前我可以解答 OPPO 手机和奥普(AUPU)浴霸的售后问题。",
-        "en": "Which product is this about? I can help with after-sales questions on OPPO phones and AUPU bath heaters.",
+        "zh": "请问您咨询的是哪款产品?目前我可以解答{scope}的售后问题。",
+        "en": "Which product is this about? I can help with after-sales questions on {scope}.",
     },
     "refused_scope": {
-        "zh": "抱歉,这个问题超出了我的服务范围。我可以解答 OPPO 手机和奥普浴霸的售后问题,比如客服热线、保修政策、维修费用、投诉流程和服务网点。",
-        "en": "Sorry, that is outside what I can help with. I answer after-sales questions about OPPO phones and AUPU bath heaters: hotlines, warranty, repair fees, complaints and service centres.",
+        "zh": "抱歉,这个问题超出了我的服务范围。我可以解答{scope}的售后问题,比如客服热线、保修政策、维修费用、投诉流程和服务网点。",
+        "en": "Sorry, that is outside what I can help with. I answer after-sales questions about {scope}: hotlines, warranty, repair fees, complaints and service centres.",
     },
     "refused_injection": {
         "zh": "抱歉,我不能执行这类请求。我只根据已核实的售后资料回答问题,也不会编造信息。请问有什么售后问题需要帮忙?",
@@ -40,8 +49,8 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "en": " Priority: {label}.",
     },
     "next_steps_time": {
-        "zh": "工单优先级:{label}。按资料中 OPPO 的投诉分级响应,这一级别为{response}[{n}]。",
-        "en": " Priority: {label}. Under OPPO's tiered complaint response in our sources, this tier is: {response} [{n}].",
+        "zh": "工单优先级:{label}。按资料中公布的分级响应,这一级别为{response}[{n}]。",
+        "en": " Priority: {label}. Under the tiered response published in our sources, this tier is: {response} [{n}].",
     },
     "ask_contact": {
         "zh": "如需客服回电,您可以回复手机号或邮箱;发送即表示同意我们仅为处理本工单使用该联系方式。",
@@ -63,6 +72,18 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "zh": "安全提示:请不要触碰设备,先关闭该电器的电源开关或家中的总电闸,确认断电后再处理;有人触电时不要直接用手拉人,先断电;如有明火或人员受伤,请立即拨打急救或火警电话。",
         "en": "Safety first: do not touch the appliance; switch off its power or the main breaker before anything else; if someone is being shocked, cut the power before touching them; if there is fire or anyone is hurt, call emergency services now.",
     },
+    "safety_water": {
+        "zh": "安全提示:请先关闭设备电源并拔掉插头,有进水阀门的请关闭阀门;不要在设备带电或地面有积水时触碰它,确认断电后再擦干积水;有人受伤或漏水危及电路时,请先断开家中总电闸。",
+        "en": "Safety first: switch the appliance off and unplug it, and close its water valve if it has one; do not touch it while it is powered or while water is on the floor; if water reaches wiring or anyone is hurt, switch off the main breaker first.",
+    },
+    "safety_general": {
+        "zh": "安全提示:请立即停止使用设备并断开电源,远离易燃物,不要自行拆修;如有明火、浓烟或人员受伤,请先远离并拨打火警或急救电话。",
+        "en": "Safety first: stop using the device and cut its power now, keep it away from anything flammable and do not open it yourself; if there are flames, heavy smoke or anyone is hurt, move away and call emergency services.",
+    },
+    "greeting": {
+        "zh": "您好,我是{assistant},可以为您解答{scope}的售后问题。",
+        "en": "Hello, I'm the {assistant}. I can help with after-sales questions on {scope}.",
+    },
     "ticket_status": {
         "zh": "工单 {ticket_id} 当前状态:{status}(优先级:{label},创建于 {created})。",
         "en": "Ticket {ticket_id}: {status} (priority: {label}, opened {created}).",
@@ -79,6 +100,10 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "zh": "请注意,关于{subject},资料之间说法不一:{values}。{advice}",
         "en": "Please note that our sources disagree on {subject}: {values}. {advice}",
     },
+    "conflict_advice": {
+        "zh": "无法确认哪个是现行的说法,请以官方最新公布的信息为准,或联系人工客服核实。",
+        "en": "We cannot tell which is current: please check the latest official information or ask a human agent.",
+    },
     "conflict_value": {"zh": "{value}[{n}]", "en": "{value} [{n}]"},
     "conflict_sep": {"zh": ";另一处为 ", "en": "; another says "},
     "conflict_first": {"zh": "一处为 ", "en": "one says "},
@@ -90,7 +115,26 @@ _MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
-def say(key: str, lang: str, **values: str) -> str:
-    """The message `key` in `lang` (Chinese when unknown), with values filled in."""
-    table = _MESSAGES[key]
-    return table.get(lang, table["zh"]).format(**values)
+KEYS = frozenset(_MESSAGES)
+
+
+class _Keep(dict):
+    """Leaves a placeholder the caller did not fill as it was (a team's text may hold braces)."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def say(key: str, lang: str, profile: Profile | None = None, **values: str) -> str:
+    """The message `key` in `lang` (Chinese when unknown), in the profile's words when it
+    overrides it, with the company's names and `values` filled in."""
+    table = {**_MESSAGES[key], **(profile.texts.get(key, {}) if profile else {})}
+    text = table.get(lang) or table["zh"]
+    if profile is not None:
+        values = {
+            "scope": profile.scope(lang),
+            "company": profile.company,
+            "assistant": profile.assistant_en if lang == "en" else profile.assistant,
+            **values,
+        }
+    return text.format_map(_Keep(values))

@@ -5,34 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Brand = Literal["oppo", "aupu", "general"]
-BRANDS: tuple[str, ...] = ("oppo", "aupu", "general")
-TOPICS: tuple[str, ...] = (
-    "fees",
-    "warranty",
-    "channels",
-    "process",
-    "repair",
-    "service_centers",
-    "scams",
-    "general",
-)
+# Knowledge that is about no single product carries this brand; products come from the profile.
+GENERAL = "general"
 Outcome = Literal["answered", "clarify", "refused", "escalated"]
 
 
 @dataclass(frozen=True)
 class Section:
-    """One `##` section of a policy document."""
+    """One section of a document: a heading and the text under it."""
 
     heading: str
     text: str
     source: tuple[str, ...]
     line: int
+    locator: str = ""  # where a person finds it in the file: "第2页", "FAQ 第5行"
 
 
 @dataclass(frozen=True)
 class Document:
-    """A policy document from knowledge/docs."""
+    """One knowledge file read into sections (a policy, a help page, a sheet's tables)."""
 
     id: str
     title: str
@@ -62,6 +53,7 @@ class Faq:
     doc: str
     path: str
     line: int
+    locator: str = ""  # "FAQ 第5行" for a sheet row
 
 
 @dataclass(frozen=True)
@@ -99,7 +91,9 @@ class Corpus:
     faqs: tuple[Faq, ...]
     conflicts: tuple[Conflict, ...]
     fingerprint: str
-    source_titles: dict[str, str] = field(default_factory=dict)  # seed file -> its title
+    source_titles: dict[str, str] = field(default_factory=dict)  # source file -> its title
+    files: tuple = ()  # FileReport per file looked at: what was read, skipped and why
+    profile: object = None  # the company profile (bot.profile.Profile)
 
     def doc(self, doc_id: str) -> Document | None:
         return next((d for d in self.documents if d.id == doc_id), None)
@@ -119,6 +113,7 @@ class Chunk:
     heading: str
     text: str
     faq_id: str = ""
+    locator: str = ""
 
     def metadata(self) -> dict[str, str]:
         # Chroma metadata values are scalars, so tuples travel joined.
@@ -131,6 +126,7 @@ class Chunk:
             "source": ",".join(self.source),
             "heading": self.heading,
             "faq_id": self.faq_id,
+            "locator": self.locator,
         }
 
     @classmethod
@@ -146,6 +142,7 @@ class Chunk:
             heading=str(meta.get("heading", "")),
             text=text,
             faq_id=str(meta.get("faq_id", "")),
+            locator=str(meta.get("locator", "")),
         )
 
 
@@ -194,7 +191,8 @@ class Citation:
     title: str
     source: str
     text: str = ""
-    source_title: str = ""  # the seed articles' titles, for people
+    source_title: str = ""  # the source files' titles, for people
+    locator: str = ""  # page, sheet row or section where the text stands
 
     def public(self) -> dict[str, str]:
         return {
@@ -202,6 +200,7 @@ class Citation:
             "title": self.title,
             "source": self.source,
             "source_title": self.source_title,
+            "locator": self.locator,
             "text": self.text,
         }
 

@@ -1,36 +1,37 @@
-"""Cheap, model-free reading of a question: language, brand, and what kind of turn it is."""
+"""Cheap, model-free reading of a question: language, product, and what kind of turn it is.
+
+Nothing here names a company: the products and the words that name them come from the company
+profile, and what counts as "our subject" also from the knowledge's own vocabulary.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+
+from bot.profile import Profile
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]")
-
-_BRAND_WORDS: dict[str, tuple[str, ...]] = {
-    "oppo": ("oppo", "欧珀", "reno", "find x", "findx", "coloros", "一加"),
-    "aupu": ("奥普", "aupu"),
-}
-# Weaker hints: the only phone brand we serve is OPPO, the only appliance is AUPU's bath heater.
-_BRAND_HINTS: dict[str, tuple[str, ...]] = {
-    "oppo": ("手机", "屏幕", "电池", "充电", "系统升级", "phone", "screen", "battery"),
-    "aupu": ("浴霸", "凉霸", "集成吊顶", "取暖", "换气", "暖风", "吊顶", "bath heater"),
-}
 # Topics whose answer differs by brand: asking without a brand needs a clarifying question.
 _BRAND_SENSITIVE = re.compile(
     r"客服电话|售后电话|服务电话|热线|电话多少|电话是多少|号码|保修多久|保修期|保修几年|质保|"
     r"hotline|phone number|warranty",
     re.I,
 )
-_OTHER_BRANDS = re.compile(
-    r"华为|小米|vivo|苹果|iphone|三星|荣耀|魅族|realme|美的|格力|海尔|欧普|雷士|huawei|xiaomi|samsung|apple",
-    re.I,
+# Well-known consumer-electronics and appliance brands: a question about one of them is not ours,
+# unless the profile names it as ours (then it is removed from this list).
+_OTHER_BRAND_WORDS = (
+    "华为|小米|vivo|苹果|iphone|三星|荣耀|魅族|realme|美的|格力|海尔|欧普|雷士|海信|"
+    "创维|长虹|松下|西门子|博世|飞利浦|戴森|dyson|科沃斯|追觅|云鲸|九阳|苏泊尔|方太|万和|万家乐|"
+    "沁园|安吉尔|huawei|xiaomi|samsung|apple|honor|haier|midea|gree|philips|panasonic|siemens|bosch"
 )
 _DOMAIN = re.compile(
     r"售后|售後|维修|修|保修|保休|质保|客服|电话|热线|投诉|换新|以旧换新|电池|屏幕|屏|充电|网点|服务|费用|收费|"
     r"价格|多少钱|工单|报修|安装|配件|检测|退|赔|官方|外包|授权|直营|骗|诈骗|翻新|渠道|人工|联系|"
-    r"进度|上门|浴霸|手机|升级|系统|故障|坏|碎|鼓包|漏电|"
+    r"进度|上门|升级|系统|故障|坏|碎|鼓包|漏电|漏水|滤芯|耗材|"
     r"repair|warranty|service|hotline|phone|complain|battery|screen|refund|fee|price|support|center|"
     r"centre|contact|channel|trade-in|call|order|ship|deliver|e-?mail|hours|open|free|cost|fix|broken|crack|"
     r"replace|store|shop|outsourc|authori[sz]|fake|scam|heater|install|respond|resolve",
@@ -82,60 +83,152 @@ def _brand_in(text: str, table: dict[str, tuple[str, ...]]) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-def read(text: str) -> Reading:
-    """Read a question without any model."""
-    brand = _brand_in(text, _BRAND_WORDS)
-    in_domain = brand is not None or bool(_DOMAIN.search(text))
-    return Reading(
-        text=text,
-        lang=language(text),
-        brand=brand,
-        brand_hint=brand or _brand_in(text, _BRAND_HINTS),
-        brand_sensitive=bool(_BRAND_SENSITIVE.search(text)),
-        other_brand=bool(_OTHER_BRANDS.search(text)) and brand is None,
-        # Naming one of our brands makes a question ours, typos ("保休") and all.
-        in_domain=in_domain,
-        off_topic=brand is None and bool(_OFF_TOPIC.search(text)),
-        followup=bool(_FOLLOWUP.search(text))
-        or (len(text) <= 8 and (in_domain or bool(_SHORT_ASK.search(text))))
-        # "检测了好几次都显示异常": on topic, but names no product or part of its own.
-        or (len(text) <= 16 and in_domain and brand is None and not _TOPIC.search(text.lower())),
-        residual_chars=len(_WORDY.findall(_FILLER.sub("", _BRAND_SENSITIVE.sub("", text)))),
-    )
-
-
-# What a turn is about: "那电池呢?" after "屏幕碎了多久内要报修?" swaps 屏幕 for 电池.
-_TOPIC = re.compile(
-    r"碎屏|屏幕|屏|电池|充电器|充电|数据线|进水|主板|摄像头|相机|扬声器|听筒|后盖|边框|系统|"
-    r"耳机|手表|平板|浴霸|凉霸|灯暖|风暖|开关|遥控器|面板|电机|灯泡|吊顶|"
-    r"battery|screen|charger|camera|speaker|heater|remote"
+# Parts and accessories of most devices: what a follow-up swaps ("那电池呢?" after "屏幕碎了…").
+_PARTS = (
+    "碎屏|屏幕|屏|电池|充电器|充电|数据线|进水|主板|摄像头|相机|扬声器|听筒|后盖|边框|系统|耳机|手表|平板|"
+    "开关|遥控器|面板|电机|灯泡|滤芯|滤网|电源|插头|显示屏|按键|风扇|压缩机|水箱|"
+    "battery|screen|charger|camera|speaker|remote|filter|motor"
 )
 _STATE = re.compile(r"碎了|坏了|裂了|进水了|鼓包了|不亮了?|失灵了?|broken|cracked")
+# A word this common in general Chinese (jieba's dictionary counts) says nothing about the
+# subject; the knowledge's rarer words ("滤芯", "主刷") do.
+_COMMON_FREQ = 1500
 
 
-def followup_query(last_query: str, text: str) -> str:
-    """The standalone query for a follow-up: a new topic replaces the old one and keeps the
-    question ("那电池呢?"); without a new topic the follow-up adds to the last query."""
-    new = list(dict.fromkeys(_TOPIC.findall(text.lower())))
-    if not new:
-        return f"{last_query} {text}"
-    rest = re.sub(r"\s+", " ", _STATE.sub("", _TOPIC.sub("", last_query))).strip()
-    return f"{' '.join(new)} {rest}"
+@lru_cache(maxsize=1)
+def _word_freq() -> dict[str, int]:
+    from bot.index.sparse import _jieba
+
+    jb = _jieba()
+    jb.initialize()
+    return jb.dt.FREQ
 
 
-def carries_context(rewritten: str, question: str, last_query: str) -> bool:
-    """Whether a model's rewrite of a follow-up is a usable standalone question: it keeps the
-    follow-up's new topic, is not just the follow-up or the last question again, and brings in
-    something from the last question. Small models often do neither."""
-    from bot.index.sparse import tokenize
+def subject_words(texts: Iterable[str]) -> frozenset[str]:
+    """The knowledge's own vocabulary: words of two or more characters that ordinary Chinese
+    uses rarely (product names, parts, consumables, service terms)."""
+    from bot.index.sparse import _CJK_RUN, _LATIN_NUM, _jieba
 
-    r = rewritten.strip()
-    if not r or r in (question.strip(), last_query.strip()):
-        return False
-    if not all(t in r.lower() for t in _TOPIC.findall(question.lower())):
-        return False
-    have, asked = set(tokenize(r)), set(tokenize(question))
-    return bool(have - asked) and bool(have & (set(tokenize(last_query)) - asked))
+    freq, jb = _word_freq(), _jieba()
+    words: set[str] = set()
+    for text in texts:
+        low = text.lower()
+        for run in _CJK_RUN.findall(low):
+            words.update(w for w in jb.lcut(run) if len(w) >= 2 and freq.get(w, 0) < _COMMON_FREQ)
+        words.update(w for w in _LATIN_NUM.findall(low) if len(w) >= 3 and w.isalpha())
+    return frozenset(words)
+
+
+class Reader:
+    """Reads questions for one knowledge base: its products (profile) and its vocabulary."""
+
+    def __init__(self, profile: Profile | None = None, vocabulary: Iterable[str] = ()):
+        profile = profile or Profile()
+        self.profile = profile
+        self.brand_words = profile.brand_words()
+        self.brand_hints = profile.hint_words()
+        self.several = len(profile.products) > 1  # only then can a question be ambiguous
+        ours = {w for ws in self.brand_words.values() for w in ws} | {profile.company.lower()}
+        others = [w for w in _OTHER_BRAND_WORDS.split("|") if w.lower() not in ours]
+        others += [w for w in profile.other_brands if w.lower() not in ours]
+        self._others = re.compile("|".join(map(_word, others)), re.I) if others else None
+        self.vocabulary = frozenset(vocabulary)
+        # What a follow-up can swap: a product for another, or a part for another.
+        names = [re.escape(w) for ws in self.brand_words.values() for w in ws if len(w) > 1]
+        parts = [re.escape(w) for ws in self.brand_hints.values() for w in ws if len(w) > 1]
+        self._products = _alternation(names)
+        self._parts = re.compile("|".join([*sorted(parts, key=len, reverse=True), _PARTS]), re.I)
+        # English product names and aliases bring the product's Chinese name into retrieval.
+        self._en_names = [
+            (re.compile(rf"\b{re.escape(w)}s?\b", re.I), p.name)
+            for p in profile.products
+            for w in (p.name_en, *p.aliases)
+            if w and w.isascii() and len(w) > 3
+        ]
+
+    def _ours(self, text: str) -> bool:
+        """The question uses the knowledge's own vocabulary."""
+        if not self.vocabulary:
+            return False
+        return bool(subject_words([text]) & self.vocabulary)
+
+    def read(self, text: str) -> Reading:
+        """Read a question without any model."""
+        brand = _brand_in(text, self.brand_words)
+        hint = brand or _brand_in(text, self.brand_hints)
+        in_domain = (
+            brand is not None or hint is not None or bool(_DOMAIN.search(text)) or self._ours(text)
+        )
+        topic = self._parts.search(text.lower()) or (
+            self._products and self._products.search(text.lower())
+        )
+        return Reading(
+            text=text,
+            lang=language(text),
+            brand=brand,
+            brand_hint=hint,
+            brand_sensitive=self.several and bool(_BRAND_SENSITIVE.search(text)),
+            other_brand=brand is None and bool(self._others and self._others.search(text)),
+            # Naming one of our products makes a question ours, typos ("保休") and all.
+            in_domain=in_domain,
+            off_topic=brand is None and bool(_OFF_TOPIC.search(text)),
+            followup=bool(_FOLLOWUP.search(text))
+            or (len(text) <= 8 and (in_domain or bool(_SHORT_ASK.search(text))))
+            # "检测了好几次都显示异常": on topic, but names no product or part of its own.
+            or (len(text) <= 16 and in_domain and brand is None and not topic),
+            residual_chars=len(_WORDY.findall(_FILLER.sub("", _BRAND_SENSITIVE.sub("", text)))),
+        )
+
+    def topics(self, text: str) -> list[str]:
+        """The products and parts a turn names, in order."""
+        low = text.lower()
+        found = [m.group(0) for m in self._products.finditer(low)] if self._products else []
+        found += [m.group(0) for m in self._parts.finditer(low)]
+        return list(dict.fromkeys(found))
+
+    def followup_query(self, last_query: str, text: str) -> str:
+        """The standalone query for a follow-up: a new topic replaces the old one of its kind
+        (a product for a product, a part for a part) and keeps the question ("那电池呢?");
+        without a new topic the follow-up adds to the last query."""
+        new = self.topics(text)
+        if not new:
+            return f"{last_query} {text}"
+        rest = last_query
+        for pattern in (self._products, self._parts):
+            if pattern is not None and pattern.search(text.lower()):
+                rest = pattern.sub("", rest)
+        rest = re.sub(r"\s+", " ", _STATE.sub("", rest)).strip()
+        return f"{' '.join(new)} {rest}"
+
+    def carries_context(self, rewritten: str, question: str, last_query: str) -> bool:
+        """Whether a model's rewrite of a follow-up is a usable standalone question: it keeps
+        the follow-up's new topic, is not just the follow-up or the last question again, and
+        brings in something from the last question. Small models often do neither."""
+        from bot.index.sparse import tokenize
+
+        r = rewritten.strip()
+        if not r or r in (question.strip(), last_query.strip()):
+            return False
+        if not all(t in r.lower() for t in self.topics(question)):
+            return False
+        have, asked = set(tokenize(r)), set(tokenize(question))
+        return bool(have - asked) and bool(have & (set(tokenize(last_query)) - asked))
+
+    def bilingual_query(self, text: str) -> str:
+        """An English question with the Chinese terms it uses appended (for retrieval)."""
+        extra = [zh for pattern, zh in _EN_GLOSSARY if pattern.search(text)]
+        extra += [zh for pattern, zh in self._en_names if pattern.search(text)]
+        extra = list(dict.fromkeys(extra))
+        return f"{text} {' '.join(extra)}" if extra else text
+
+
+def _alternation(words: list[str]) -> re.Pattern[str] | None:
+    return re.compile("|".join(sorted(words, key=len, reverse=True)), re.I) if words else None
+
+
+def _word(w: str) -> str:
+    # Latin brand names match as whole words only ("apple" is not in "pineapple").
+    return rf"\b{re.escape(w)}\b" if w.isascii() else re.escape(w)
 
 
 # English questions against a Chinese knowledge base: e5's cross-lingual similarities run below
@@ -158,7 +251,6 @@ _EN_GLOSSARY: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"official", "官方"),
         (r"outsourc", "外包"),
         (r"nationwide|anywhere in the country", "全国联保"),
-        (r"bath heater", "浴霸"),
         (r"service cent(re|er)|repair shop|store", "服务中心 网点"),
         (r"charge\b|charges|cost|price|fee|how much|expensive", "收费 价格 费用"),
         (r"complain", "投诉"),
@@ -186,7 +278,9 @@ _EN_GLOSSARY: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 
-def bilingual_query(text: str) -> str:
-    """An English question with the Chinese after-sales terms it uses appended (for retrieval)."""
-    extra = list(dict.fromkeys(zh for pattern, zh in _EN_GLOSSARY if pattern.search(text)))
-    return f"{text} {' '.join(extra)}" if extra else text
+_DEFAULT = Reader()
+
+
+def read(text: str) -> Reading:
+    """Read a question with no company profile (tools that look at text alone)."""
+    return _DEFAULT.read(text)

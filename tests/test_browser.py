@@ -59,7 +59,9 @@ def test_widget_answers_with_sources_and_keeps_the_conversation_after_reload(liv
     screenshot(page, "widget-desktop-closed")
 
     w(page, ".bubble").click()
-    expect(w(page, '[role="dialog"]')).to_have_attribute("aria-label", "OPPO 售后助手")
+    # the demo page names no assistant: the company profile's name is the default
+    expect(w(page, '[role="dialog"]')).to_have_attribute("aria-label", "kefu 售后助手")
+    expect(w(page, ".chip").first).to_have_text("OPPO 售后电话是多少?")  # profile suggestion
     answer = ask_widget(page, QUESTION)
     expect(answer.locator(".msg")).to_contain_text("400")
     assert posts == [live_server + "/api/chat/stream"]  # streamed, no fallback

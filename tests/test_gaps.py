@@ -5,6 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from bot.gaps import Group, format_gaps, is_gap, jaccard, knowledge_gaps, tokens
+from bot.profile import load_profile
+from bot.understand import Reader
+from tests.conftest import KNOWLEDGE
+
+SAMPLE = Reader(load_profile(KNOWLEDGE))  # the sample knowledge base's products
+
+
+def gaps(records, **kw):
+    return knowledge_gaps(records, reader=SAMPLE, **kw)
 
 
 def turn(
@@ -31,7 +40,7 @@ def test_only_unanswered_or_unsure_turns_are_gaps():
     assert is_gap(turn("q", "clarify", "brand_unknown"))
     assert is_gap(turn("q", "answered", "retrieval", confidence=0.3))
     assert not is_gap(turn("q", "answered", "faq", confidence=0.9))
-    assert knowledge_gaps([turn("奥普浴霸保修多久", "answered", "faq", confidence=1.0)]) == []
+    assert gaps([turn("奥普浴霸保修多久", "answered", "faq", confidence=1.0)]) == []
 
 
 def test_bigram_tokens_ignore_particles_and_keep_latin_words():
@@ -56,7 +65,7 @@ def test_similar_questions_group_and_the_most_frequent_group_comes_first():
         turn("奥普浴霸保修多久", ts="2025-01-05T09:00:00+00:00"),
         turn("今天天气怎么样", "refused", "out_of_scope"),
     ]
-    groups = knowledge_gaps(records)
+    groups = gaps(records)
     assert [g.count for g in groups] == [4, 1, 1]
     top = groups[0]
     assert top.example == "奥普浴霸保修多久"  # the most asked wording names the group
@@ -72,16 +81,14 @@ def test_ties_go_to_the_most_recent_group():
         turn("OPPO 换屏多少钱", ts="2025-01-01T00:00:00+00:00"),
         turn("今天天气怎么样", "refused", "out_of_scope", ts="2025-03-01T00:00:00+00:00"),
     ]
-    assert [g.example for g in knowledge_gaps(records)] == ["今天天气怎么样", "OPPO 换屏多少钱"]
+    assert [g.example for g in gaps(records)] == ["今天天气怎么样", "OPPO 换屏多少钱"]
 
 
 def test_the_same_question_about_another_brand_is_another_gap():
-    groups = knowledge_gaps(
-        [turn("奥普客服电话多少"), turn("OPPO客服电话多少"), turn("OPPO客服电话多少")]
-    )
+    groups = gaps([turn("奥普客服电话多少"), turn("OPPO客服电话多少"), turn("OPPO客服电话多少")])
     assert [(g.brand, g.count) for g in groups] == [("oppo", 2), ("aupu", 1)]
     other = turn("华为客服电话多少", "refused", "other_brand", ts="2025-02-01T00:00:00+00:00")
-    groups = knowledge_gaps([turn("客服电话多少"), other])
+    groups = gaps([turn("客服电话多少"), other])
     assert [(g.brand, g.count) for g in groups] == [("other", 1), (None, 1)]
 
 
@@ -96,14 +103,14 @@ def test_embedding_similarity_groups_what_bigrams_cannot():
         turn("手机掉电很快"),
         turn("天气如何", "refused", "out_of_scope"),
     ]
-    assert len(knowledge_gaps(records)) == 3  # no bigram in common
-    groups = knowledge_gaps(records, embed=embed, threshold=0.9)
+    assert len(gaps(records)) == 3  # no bigram in common
+    groups = gaps(records, embed=embed, threshold=0.9)
     assert [g.count for g in groups] == [2, 1]
     assert set(groups[0].questions) == {"电池不耐用了", "手机掉电很快"}
 
 
 def test_markdown_lists_each_group_with_its_handling():
-    groups = knowledge_gaps(
+    groups = gaps(
         [turn("奥普浴霸保修多久"), turn("奥普浴霸保修多久", "answered", "retrieval", 0.2)]
     )
     md = format_gaps(groups)

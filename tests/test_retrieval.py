@@ -107,8 +107,9 @@ def test_english_questions_reach_the_chinese_knowledge(real_bot, question, doc):
 
 
 def test_english_terms_are_bridged_to_chinese_for_retrieval():
-    from bot.understand import bilingual_query
+    from bot.understand import Reader
 
-    q = bilingual_query("Will an authorised service centre charge more?")
+    reader = Reader()
+    q = reader.bilingual_query("Will an authorised service centre charge more?")
     assert "授权" in q and "服务中心" in q and "收费" in q
-    assert bilingual_query("Hello there") == "Hello there"
+    assert reader.bilingual_query("Hello there") == "Hello there"

@@ -127,23 +127,29 @@ def test_ticket_priority_follows_its_category(tmp_path, category, priority, labe
 
 
 def test_response_times_are_quoted_from_the_knowledge_base():
+    from bot.profile import load_profile
+
+    profile = load_profile(KNOWLEDGE)
     doc = COMPLAINT_DOC.read_text(encoding="utf-8")
-    timed = [lv for lv in LEVELS.values() if lv.response_zh]
-    assert [lv.priority for lv in timed] == [2, 3, 4]
-    for lv in timed:
-        assert lv.doc_id == COMPLAINT_DOC.stem
-        assert lv.response_zh in doc  # verbatim, not paraphrased
-        for figure in re.findall(r"\d+", lv.response_zh + lv.response_en):
+    assert [t.priority for t in profile.tiers] == [2, 3, 4]
+    for t in profile.tiers:
+        assert t.doc == COMPLAINT_DOC.stem
+        assert t.response in doc  # verbatim, not paraphrased
+        for figure in re.findall(r"\d+", t.response + t.response_en):
             assert figure in doc
     # the tiers: complaints get headquarters in 24h, billing the technical team in 2h
-    assert "24小时" in level_for("complaint").response_zh
-    assert "2小时" in level_for("billing").response_zh
-    assert "30分钟" in level_for("human").response_zh
+    tier = lambda category: profile.tier(level_for(category).priority, "oppo")  # noqa: E731
+    assert "24小时" in tier("complaint").response
+    assert "2小时" in tier("billing").response
+    assert "30分钟" in tier("human").response
+    # published for one product only: never quoted for another
+    assert profile.tier(2, "aupu") is None
 
 
 def test_safety_has_no_invented_response_time():
-    safety = level_for("safety")
-    assert safety.response_zh is None and safety.response_en is None and safety.doc_id is None
+    from bot.profile import load_profile
+
+    assert load_profile(KNOWLEDGE).tier(level_for("safety").priority, "oppo") is None
 
 
 def test_an_explicit_priority_must_be_a_real_level(tmp_path):

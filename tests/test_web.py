@@ -451,7 +451,8 @@ def test_gradio_ui_is_served_at_root_with_its_stable_labels(client):
     r = client.get("/")
     assert r.status_code == 200 and "gradio" in r.text.lower()
     config = client.get("/config").text
-    for label in ("转人工", "发送", "请输入您的售后问题…", "全部", "奥普"):
+    # the product choice and the examples come from the company profile (knowledge/kefu.yaml)
+    for label in ("转人工", "发送", "请输入您的售后问题…", "全部", "奥普(AUPU)浴霸", "OPPO 手机"):
         assert label in config
 
 
@@ -471,12 +472,13 @@ def chat_ui(real_bot, settings, tmp_path):
         bot=real_bot,
         feedback=FeedbackStore(f"sqlite:///{tmp_path / 'fb.db'}"),
     )
-    return ChatUI(rt), gr.Request(session_hash=uuid.uuid4().hex)
+    brands = {"全部": None, "OPPO 手机": "oppo", "奥普(AUPU)浴霸": "aupu"}
+    return ChatUI(rt, brands), gr.Request(session_hash=uuid.uuid4().hex)
 
 
 def test_ui_streams_an_answer_with_sources_badge_and_turn(chat_ui):
     ui, request = chat_ui
-    steps = list(ui.respond("维修后换的配件保修多久", [], {}, "OPPO", request))
+    steps = list(ui.respond("维修后换的配件保修多久", [], {}, "OPPO 手机", request))
     assert len(steps) >= 3  # the question at once, then the pieces, then the final answer
     box, history, turns = steps[-1]
     assert box == "" and [m["role"] for m in history] == ["user", "assistant"]
@@ -497,7 +499,7 @@ def test_ui_feedback_and_handoff(chat_ui):
     ui.like(turns, gr.LikeData(None, {"index": 1, "value": [], "liked": ""}), request)
     assert ui.rt.feedback.get(session, turns[1]) is None  # clicked again: vote withdrawn
 
-    history, turns = ui.handoff(history, turns, "奥普", request)
+    history, turns = ui.handoff(history, turns, "奥普(AUPU)浴霸", request)
     assert history[-2] == {"role": "user", "content": "转人工"}
     assert "🙋 已转人工" in history[-1]["content"] and "KF-" in history[-1]["content"]
     assert set(turns) == {1}

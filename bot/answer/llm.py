@@ -128,9 +128,10 @@ def _text(content: Any) -> str:
 class LLMAnswerer:
     """Answers from retrieved chunks with an LLM; every sentence passes the output guard."""
 
-    def __init__(self, settings, chat_model: BaseChatModel | None = None):
+    def __init__(self, settings, chat_model: BaseChatModel | None = None, profile=None):
         self.settings = settings
         self._chat_model = chat_model
+        self.profile = profile  # whose assistant the system prompt says it is
 
     @property
     def chat_model(self) -> BaseChatModel:
@@ -163,7 +164,7 @@ class LLMAnswerer:
         from langchain_core.messages import HumanMessage, SystemMessage
 
         return [
-            SystemMessage(system_prompt(self.settings.llm_system_prompt_extra)),
+            SystemMessage(system_prompt(self.settings.llm_system_prompt_extra, self.profile)),
             HumanMessage(user_prompt(masked, packed.text, lang)),
         ]
 
@@ -255,7 +256,7 @@ class LLMAnswerer:
         )
         if not text or len(text) > limit:
             return question
-        # A rewrite that keeps nothing of the follow-up ("那奥普的呢?" → an earlier question
+        # A rewrite that keeps nothing of the follow-up ("那另一款呢?" → an earlier question
         # verbatim) has lost what was asked; the original at least keeps that.
         asked = content_units(question)
         if asked and not asked & content_units(text):

@@ -9,7 +9,7 @@ from __future__ import annotations
 UNKNOWN_ZH = "资料中没有相关信息"
 UNKNOWN_EN = "The information I have does not cover this"
 
-SYSTEM_ZH = f"""你是售后客服助手,解答 OPPO 手机和奥普(AUPU)浴霸的售后问题。
+SYSTEM_ZH = f"""你是{{assistant}},解答{{scope}}的售后问题。
 用户消息中的“资料”由编号段落组成,每段以 [编号] 标题(小节) 开头。
 
 回答规则:
@@ -45,9 +45,9 @@ REWRITE_SYSTEM = """你负责改写客户的追问。根据对话记录,把最�
 
 示例:
 对话记录(较早的在前):
-- OPPO 手机屏幕碎了怎么办?
+- 我的设备屏幕碎了怎么办?
 追问:要多少钱?
-改写后的问题:OPPO 手机换屏幕要多少钱?"""
+改写后的问题:设备换屏幕要多少钱?"""
 
 REWRITE_USER = """对话记录(较早的在前):
 {history}
@@ -56,12 +56,18 @@ REWRITE_USER = """对话记录(较早的在前):
 改写后的问题:"""
 
 
-def system_prompt(extra: str = "") -> str:
-    """The answering system prompt, with house rules appended under their own heading."""
+def system_prompt(extra: str = "", profile=None) -> str:
+    """The answering system prompt in the company's name (its profile), with house rules
+    appended under their own heading."""
+    from bot.profile import Profile
+
+    profile = profile or Profile()
+    assistant = f"{profile.company}的{profile.assistant}" if profile.company else profile.assistant
+    system = SYSTEM_ZH.replace("{assistant}", assistant).replace("{scope}", profile.scope("zh"))
     extra = extra.strip()
     if not extra:
-        return SYSTEM_ZH
-    return f"{SYSTEM_ZH}\n\n{EXTRA_HEADING}:\n{extra}"
+        return system
+    return f"{system}\n\n{EXTRA_HEADING}:\n{extra}"
 
 
 def user_prompt(question: str, context: str, lang: str) -> str:

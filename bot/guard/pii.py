@@ -24,7 +24,7 @@ _MOBILE = re.compile(
     + r"(?P<prefix>\+?86[- ]?)?(?P<num>1[3-9][0-9](?P<sep>[- ])[0-9]{4}(?P=sep)[0-9]{4})(?![- ]?[0-9])"
     r"|" + _NOT_AFTER_DIGIT + r"(?P<prefix2>\+?86[- ]?)?(?P<num2>1[3-9][0-9]{9})(?![0-9])"
 )
-# Letters may follow the X ("...002XOPPO手机"): the check character already rules out chance hits.
+# Letters may follow the X ("...002X手机"): the check character already rules out chance hits.
 _ID_CARD = re.compile(_NOT_AFTER_DIGIT + r"[1-8][0-9]{16}[0-9Xx](?![0-9])")
 _BANK_CARD = re.compile(
     _NOT_AFTER_GROUP + r"[0-9]{4}(?:[- ][0-9]{4}){3}(?:[- ][0-9]{1,3})?(?![- ]?[0-9])"

@@ -206,7 +206,8 @@ _TRIGGERS: tuple[tuple[str, int, re.Pattern[str]], ...] = (
         1,
         re.compile(
             r"鼓包|冒烟|起火|着火|失火|烧起来|爆炸|炸了|漏电|触电|被电|电到我|电了一下|麻手|发麻|电击|烧焦|焦味|焦糊|糊味|"
-            r"火花|smok|fire|flame|explod|swell|swollen|bulg|electric shock|shocked|sparks|burning smell",
+            r"火花|漏水|漏气|燃气味|煤气味|smok|fire|flame|explod|swell|swollen|bulg|electric shock|shocked|sparks|"
+            r"burning smell|gas smell|smell of gas|leaking water|water leak",
             re.I,
         ),
     ),
@@ -244,15 +245,26 @@ _TRIGGERS: tuple[tuple[str, int, re.Pattern[str]], ...] = (
 
 # "可以去12315投诉吗?" asks how to complain; it is not itself a complaint to hand over.
 _ASKS_HOW = re.compile(
-    r"(可以|能不能|能否|怎么|如何|怎样|哪里|在哪|应该).{0,12}(投诉|维权|反映|起诉)|"
-    r"(投诉|维权|起诉|乱收费|多收费?).{0,10}(吗|么|呢|怎么办|咋办|多久|多长|时效|期限|拖)\s*[??]?\s*$"
+    r"(可以|能不能|能否|怎么|如何|怎样|哪里|在哪|应该).{0,12}(投诉|维权|反映|起诉|退款|退货)|"
+    r"(投诉|维权|起诉|乱收费|多收费?).{0,10}(吗|么|呢|怎么办|咋办|多久|多长|时效|期限|拖)\s*[??]?\s*$|"
+    # "退款多久到账?" asks about the refund policy; "我要退款" demands one.
+    r"(退款|退钱|退货).{0,8}(多久|多长时间|几天|几个工作日|什么时候|何时|到账|流程|原路|规则|政策)|"
+    r"\b(how long|when)\b.{0,30}\brefund|\brefund\b.{0,20}\b(take|policy|process|arrive)"
 )
 
 
-def escalation_trigger(text: str) -> Trigger | None:
-    """The reason this turn must go to a person now, if any."""
+def escalation_trigger(
+    text: str, safety_words: tuple[str, ...] = (), escalation_words: tuple[str, ...] = ()
+) -> Trigger | None:
+    """The reason this turn must go to a person now, if any. `safety_words` and
+    `escalation_words` are the company's own (its profile): a hazard of its products, say."""
+    low = text.lower()
+    extra = next((w for w in safety_words if w.lower() in low), None)
+    if extra:
+        return Trigger("safety", 1, extra)
     for category, priority, pattern in _TRIGGERS:
         m = pattern.search(text)
         if m and not (category in ("complaint", "billing") and _ASKS_HOW.search(text)):
             return Trigger(category, priority, m.group(0))
-    return None
+    extra = next((w for w in escalation_words if w.lower() in low), None)
+    return Trigger("complaint", 2, extra) if extra else None

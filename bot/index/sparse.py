@@ -11,11 +11,9 @@ import numpy as np
 
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _LATIN_NUM = re.compile(r"[a-z]+|\d+(?:[.:\-×/]\d+)*%?")
-# Domain terms jieba's dictionary splits wrongly.
+# After-sales terms jieba's dictionary splits wrongly; a company's own words (product names,
+# parts) come from its profile through add_words().
 _DOMAIN_WORDS = (
-    "OPPO",
-    "奥普",
-    "浴霸",
     "售后",
     "转人工",
     "人工客服",
@@ -83,6 +81,15 @@ def _jieba():
     for w in _DOMAIN_WORDS:
         jieba.add_word(w)
     return jieba
+
+
+def add_words(words: Sequence[str]) -> None:
+    """Keep a company's own terms whole when segmenting (jieba's dictionary lacks them)."""
+    jb = _jieba()
+    for w in words:
+        w = w.strip().lower()
+        if len(w) > 1 and _CJK_RUN.search(w):
+            jb.add_word(w)
 
 
 def tokenize(text: str) -> list[str]:

@@ -82,12 +82,14 @@ class Runtime:
 class ChatRequest(BaseModel):
     question: str = Field(..., description="顾客的问题")
     session_id: str | None = Field(None, pattern=SESSION_ID, description="会话 ID;不传则新建")
-    brand: Literal["oppo", "aupu"] | None = Field(None, description="限定品牌")
+    brand: str | None = Field(
+        None, max_length=41, description="限定产品:公司资料(kefu.yaml)中产品的 id"
+    )
 
 
 class TicketRequest(BaseModel):
     session_id: str = Field(..., pattern=SESSION_ID)
-    brand: Literal["oppo", "aupu"] | None = None
+    brand: str | None = Field(None, max_length=41, description="限定产品(产品 id)")
     contact: str | None = Field(None, max_length=200, description="联系方式(需同意后才保存)")
     consent: bool = Field(False, description="顾客同意保存联系方式")
 
@@ -151,6 +153,23 @@ async def _events(
                 close()
 
 
+def _check_brand(bot: Kefu, brand: str | None) -> None:
+    """A product id the company profile lists, or none: anything else is a 422 like any other
+    invalid field."""
+    if brand is not None and brand not in bot.profile.product_ids:
+        known = ", ".join(bot.profile.product_ids) or "(none)"
+        raise RequestValidationError(
+            [
+                {
+                    "type": "enum",
+                    "loc": ("body", "brand"),
+                    "msg": f"Input should be one of: {known}",
+                    "input": brand,
+                }
+            ]
+        )
+
+
 # -- routes -------------------------------------------------------------------------------
 def api_router(rt: Runtime) -> APIRouter:
     """The /api routes over a Runtime."""
@@ -159,6 +178,7 @@ def api_router(rt: Runtime) -> APIRouter:
     @r.post("/chat", summary="问一个问题", responses={400: {}, 413: {}, 422: {}, 429: {}, 503: {}})
     async def chat(req: ChatRequest, request: Request) -> dict:
         bot = rt.ready()
+        _check_brand(bot, req.brand)
         rt.limiter.check(_client_ip(request), req.session_id)
         session_id = req.session_id or uuid.uuid4().hex
         answer = await run_in_threadpool(bot.ask, req.question, session_id, req.brand)
@@ -183,6 +203,7 @@ def api_router(rt: Runtime) -> APIRouter:
     )
     async def chat_stream(req: ChatRequest, request: Request) -> StreamingResponse:
         bot = rt.ready()
+        _check_brand(bot, req.brand)
         rt.limiter.check(_client_ip(request), req.session_id)
         session_id = req.session_id or uuid.uuid4().hex
         events = await run_in_threadpool(bot.stream, req.question, session_id, req.brand)
@@ -197,6 +218,7 @@ def api_router(rt: Runtime) -> APIRouter:
     @r.post("/tickets", status_code=201, summary="转人工:开工单(同一会话重复请求返回同一工单)")
     async def open_ticket(req: TicketRequest, request: Request):
         bot = rt.ready()
+        _check_brand(bot, req.brand)
         rt.limiter.check(_client_ip(request), req.session_id)
         answer = await run_in_threadpool(
             partial(

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import html
+import json
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,10 +36,11 @@ STATIC_DIR = Path(__file__).with_name("static")
 class StaticFile:
     """One file served with an ETag (cached by mtime and size), answering 304 on a match."""
 
-    def __init__(self, path: Path, media_type: str, cache_control: str):
+    def __init__(self, path: Path, media_type: str, cache_control: str, transform=None):
         self.path = path
         self.media_type = media_type
         self.cache_control = cache_control
+        self.transform = transform  # bytes -> bytes, applied once per version of the file
         self._cached: tuple[tuple[int, int], bytes, str] | None = None
 
     def _load(self) -> tuple[bytes, str] | None:
@@ -46,6 +49,8 @@ class StaticFile:
             stamp = (st.st_mtime_ns, st.st_size)
             if self._cached is None or self._cached[0] != stamp:
                 data = self.path.read_bytes()
+                if self.transform is not None:
+                    data = self.transform(data)
                 self._cached = (stamp, data, f'"{hashlib.sha256(data).hexdigest()[:32]}"')
         except FileNotFoundError:
             return None
@@ -64,6 +69,53 @@ class StaticFile:
         if "*" in tags or etag in tags:
             return Response(status_code=304, headers=headers)
         return Response(data, media_type=self.media_type, headers=headers)
+
+
+def page_defaults(settings: Settings) -> dict:
+    """What the widget and the demo page show before anyone asks: the company profile's
+    assistant name, greeting, quick replies and product ids (a broken profile: none)."""
+    from bot.profile import Profile, load_profile
+
+    try:
+        profile = load_profile(settings.knowledge_dir)
+    except KefuError:
+        profile = Profile()  # the bot itself reports the problem when it loads
+    return {
+        "title": profile.assistant,
+        "company": profile.company,
+        "greeting": profile.greeting,
+        "chips": list(profile.suggestions),
+        "products": list(profile.product_ids),
+        "product_names": [p.name for p in profile.products],
+    }
+
+
+def _inject_defaults(settings: Settings):
+    def transform(data: bytes) -> bytes:
+        # ensure_ascii keeps U+2028 and "</script>"-like text inert in a script.
+        blob = json.dumps(page_defaults(settings), ensure_ascii=True).replace("/", "\\/")
+        return data.replace(b"/*kefu:defaults*/ {}", blob.encode())
+
+    return transform
+
+
+def _fill_demo(settings: Settings):
+    def transform(data: bytes) -> bytes:
+        d = page_defaults(settings)
+        name = d["product_names"][0] if d["product_names"] else d["company"] or "示例商品"
+        brand = d["products"][0] if d["products"] else ""
+        values = {
+            "{{product}}": html.escape(name),
+            "{{company}}": html.escape(d["company"] or name),
+            "{{title}}": html.escape(d["title"]),
+            "{{brand}}": html.escape(brand),
+        }
+        text = data.decode("utf-8")
+        for k, v in values.items():
+            text = text.replace(k, v)
+        return text.encode("utf-8")
+
+    return transform
 
 
 def _health(bot: Kefu) -> dict:
@@ -136,7 +188,7 @@ def create_app(
 
     app = FastAPI(
         title="kefu 售后助手 API",
-        description='OPPO 手机与奥普浴霸售后问答。错误统一为 JSON:{"error": "中文说明"}。',
+        description='售后问答:每条回答注明出处,没把握时转人工。错误统一为 JSON:{"error": "中文说明"}。',
         lifespan=lifespan,
     )
     app.state.runtime = rt
@@ -161,9 +213,17 @@ def create_app(
     app.include_router(api_router(rt))
 
     widget = StaticFile(
-        static_dir / "widget.js", "application/javascript; charset=utf-8", "public, max-age=3600"
+        static_dir / "widget.js",
+        "application/javascript; charset=utf-8",
+        "public, max-age=3600",
+        transform=_inject_defaults(settings),
     )
-    demo_page = StaticFile(static_dir / "demo.html", "text/html; charset=utf-8", "no-cache")
+    demo_page = StaticFile(
+        static_dir / "demo.html",
+        "text/html; charset=utf-8",
+        "no-cache",
+        transform=_fill_demo(settings),
+    )
 
     @app.get("/widget.js", include_in_schema=False)
     async def widget_js(request: Request) -> Response:

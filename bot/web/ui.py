@@ -24,13 +24,8 @@ BADGES = {
     "refused": "🚫 超出服务范围",
     "escalated": "🙋 已转人工",
 }
-BRANDS = {"全部": None, "OPPO": "oppo", "奥普": "aupu"}
-EXAMPLES = [
-    "OPPO 售后电话是多少?",
-    "手机屏幕碎了多久内要报修?",
-    "奥普浴霸怎么预约安装?",
-    "维修后换的配件保修多久?",
-]
+ALL = "全部"
+EXAMPLES = ["售后电话是多少?", "怎么保修?", "维修要多久?", "怎么投诉?"]  # without a profile
 PLACEHOLDER = "请输入您的售后问题…"
 HANDOFF_LABEL = "转人工"
 
@@ -46,13 +41,18 @@ def render(answer) -> str:
         items = "".join(
             f"<li>[{i}] <b>{html.escape(c.title)}</b>"
             + (f"<blockquote>{html.escape(c.text)}</blockquote>" if c.text else "")
-            + f"<small>来源:{html.escape(c.source_title or c.source)} · <code>{html.escape(c.doc_id)}</code></small></li>"
+            + f"<small>来源:{html.escape(_where(c))}</small></li>"
             for i, c in enumerate(answer.citations, 1)
         )
         parts.append(
             f"\n\n<details><summary>来源({len(answer.citations)})</summary><ol>{items}</ol></details>"
         )
     return "".join(parts)
+
+
+def _where(c) -> str:
+    """Where a citation's text stands, as a person reads it: source title, page or row."""
+    return " · ".join(x for x in (c.source_title or c.source, c.locator) if x)
 
 
 def session_of(request: gr.Request | None) -> str:
@@ -63,8 +63,9 @@ def session_of(request: gr.Request | None) -> str:
 class ChatUI:
     """The UI's behaviour, apart from the widgets: plain lists and dicts in, the same out."""
 
-    def __init__(self, rt: Runtime):
+    def __init__(self, rt: Runtime, brands: dict[str, str | None] | None = None):
         self.rt = rt
+        self.brands = brands or {ALL: None}  # radio label -> product id
 
     def respond(
         self, message: str, history: list, turns: dict, brand: str, request: gr.Request
@@ -85,7 +86,7 @@ class ChatUI:
         text = ""
         try:
             for event in bot.stream(
-                message, session_id=session_of(request), brand=BRANDS.get(brand)
+                message, session_id=session_of(request), brand=self.brands.get(brand)
             ):
                 if event["event"] == "delta":
                     text += event["text"]
@@ -115,7 +116,7 @@ class ChatUI:
             history.append({"role": "assistant", "content": self.rt.error or LOADING})
             return history, turns
         try:
-            answer = bot.handoff(session_of(request), brand=BRANDS.get(brand), lang="zh")
+            answer = bot.handoff(session_of(request), brand=self.brands.get(brand), lang="zh")
         except Exception:
             log.exception("ui: handoff failed")
             history.append({"role": "assistant", "content": INTERNAL})
@@ -140,13 +141,21 @@ class ChatUI:
 
 def build_ui(rt: Runtime) -> gr.Blocks:
     """The Blocks app mounted at /."""
-    ui = ChatUI(rt)
-    with gr.Blocks(title="kefu 售后助手") as demo:
+    from bot.web.server import page_defaults
+
+    d = page_defaults(rt.settings)
+    brands = {ALL: None, **dict(zip(d["product_names"], d["products"], strict=True))}
+    ui = ChatUI(rt, brands)
+    title = " ".join(x for x in (d["company"], d["title"]) if x)
+    scope = "、".join(d["product_names"]) or d["company"]
+    with gr.Blocks(title=title) as demo:
         gr.Markdown(
-            "## kefu 售后助手\nOPPO 手机与奥普浴霸售后问答:每条回答都注明出处,没把握时转人工。"
+            f"## {html.escape(title)}\n{html.escape(scope)}售后问答:"
+            "每条回答都注明出处,没把握时转人工。"
         )
         turns = gr.State({})  # chat message index -> turn_id, for feedback
-        brand = gr.Radio(list(BRANDS), value="全部", label="品牌")
+        # With one product line (or none) there is nothing to choose.
+        brand = gr.Radio(list(brands), value=ALL, label="产品", visible=len(brands) > 2)
         chatbot = gr.Chatbot(
             label="对话",
             height=520,
@@ -157,7 +166,7 @@ def build_ui(rt: Runtime) -> gr.Blocks:
             box = gr.Textbox(placeholder=PLACEHOLDER, show_label=False, scale=8, autofocus=True)
             send = gr.Button("发送", variant="primary", scale=1, min_width=80)
             human = gr.Button(HANDOFF_LABEL, scale=1, min_width=80)
-        gr.Examples(EXAMPLES, inputs=box, label="示例问题")
+        gr.Examples(d["chips"] or EXAMPLES, inputs=box, label="示例问题")
 
         ask = {
             "fn": ui.respond,

@@ -1,22 +1,24 @@
 /*!
  * kefu chat widget. Embed it on any page with one tag:
  *
- *   <script src="https://HOST/widget.js" data-brand="oppo" data-title="OPPO 售后助手"
+ *   <script src="https://HOST/widget.js" data-brand="PRODUCT_ID" data-title="售后助手"
  *           data-color="#07c160" data-position="right" async></script>
  *
  * Options, all optional, as data- attributes on that script tag:
- *   data-brand     "oppo" or "aupu": sent with every question so answers stay on that brand.
- *                  Anything else is ignored (the bot then asks which brand when it matters).
- *   data-title     Header title and the chat dialog's accessible name. Default "售后助手".
+ *   data-brand     A product id from the company profile (knowledge/kefu.yaml): sent with
+ *                  every question so answers stay on that product. Anything else is ignored
+ *                  (the bot then asks which product when it matters).
+ *   data-title     Header title and the chat dialog's accessible name. Default: the profile's
+ *                  assistant name.
  *   data-color     Accent colour of the launcher bubble, the header and your own messages:
  *                  any CSS colour ("#07c160", "rgb(0 120 255)", "teal"). Invalid values are
  *                  ignored. Default WeChat green #07c160. Text on it is dark or white,
  *                  whichever reads better.
  *   data-position  "right" (default) or "left": the bottom corner the bubble sits in.
  *   data-open      "true" to start with the chat panel open.
- *   data-greeting  The first message the bot shows. Default: a greeting naming data-title.
- *   data-chips     Quick-reply questions separated by "|". Default
- *                  "售后电话是多少?|屏幕碎了怎么保修?|维修要多久?|怎么投诉?"; data-chips="" for none.
+ *   data-greeting  The first message the bot shows. Default: the profile's greeting.
+ *   data-chips     Quick-reply questions separated by "|". Default: the profile's suggestions
+ *                  (else "售后电话是多少?|怎么保修?|维修要多久?|怎么投诉?"); data-chips="" for none.
  *   data-api       Base URL of the kefu API. Default: the origin this script was loaded from.
  *
  * From page scripts: window.KefuWidget.open(), .close(), .version.
@@ -52,15 +54,21 @@
     ? apiUrl.origin + apiUrl.pathname.replace(/\/+$/, "")
     : (srcUrl || location).origin;
 
+  // The company profile's defaults, written in by the server that serves this file.
+  const DEFAULTS = /*kefu:defaults*/ {};
+  const PRODUCTS = Array.isArray(DEFAULTS.products) ? DEFAULTS.products : [];
   const brand = (ds.brand || "").trim().toLowerCase();
-  const BRAND = brand === "oppo" || brand === "aupu" ? brand : null;
-  const TITLE = (ds.title || "").trim() || "售后助手";
+  const BRAND = PRODUCTS.includes(brand) ? brand : null;
+  const TITLE = (ds.title || "").trim() || DEFAULTS.title || "售后助手";
   const LEFT = (ds.position || "").trim().toLowerCase() === "left";
   const GREETING =
     (ds.greeting || "").trim() ||
+    DEFAULTS.greeting ||
     `您好,我是${TITLE},保修、维修费用、服务网点、投诉渠道都可以问我。`;
   const CHIPS = (
-    ds.chips === undefined ? "售后电话是多少?|屏幕碎了怎么保修?|维修要多久?|怎么投诉?" : ds.chips
+    ds.chips === undefined
+      ? (DEFAULTS.chips || ["售后电话是多少?", "怎么保修?", "维修要多久?", "怎么投诉?"]).join("|")
+      : ds.chips
   )
     .split("|")
     .map((s) => s.trim())
