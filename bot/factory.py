@@ -33,19 +33,58 @@ def build_tickets(settings: Settings):
 
 
 def ingest(settings: Settings, *, embedder=None, store=None, progress: bool = True):
-    """Validate knowledge/ (nothing is written if it is malformed), then sync the index."""
+    """Validate the knowledge folder (nothing is written if it is malformed), sync the index,
+    and write beside it what a person reviews: the detected conflicts and the report."""
     from bot.ingest.indexer import sync
     from bot.ingest.loader import load_corpus
+    from bot.ingest.review import write_review
 
     corpus = load_corpus(settings.knowledge_dir)
-    return sync(
+    store = store or build_store(settings)
+    embedder = embedder or build_embedder(settings)
+    report = sync(
         corpus,
-        store or build_store(settings),
-        embedder or build_embedder(settings),
+        store,
+        embedder,
         chunk_max_tokens=settings.chunk_max_tokens,
         encoding=settings.tiktoken_encoding,
         progress=progress,
     )
+    report.notes += fit_thresholds(settings, embedder=embedder, store=store)
+    report.notes += write_review(settings, corpus, report)
+    return report
+
+
+def fit_thresholds(settings: Settings, *, embedder=None, store=None) -> list[str]:
+    """Fit this index's decision thresholds from its knowledge (DATA_DIR/thresholds.json),
+    unless a team's own calibration on gold questions is there: that one is kept."""
+    from bot.calibrate import write_thresholds
+    from bot.ingest.fit import fit
+    from bot.settings import read_thresholds
+
+    path = settings.thresholds_path
+    current = read_thresholds(path)
+    if (current.get("calibrated_on") or {}).get("gold"):
+        return [f"thresholds: kept the calibration on {current['calibrated_on']['gold']} ({path})"]
+    defaults = {
+        k: Settings.model_fields[k].default
+        for k in ("faq_threshold", "answer_threshold", "refuse_threshold")
+    }
+    from bot.tickets.store import TicketStore
+
+    # Fitting asks questions and opens no tickets: an in-memory store keeps the real one clean.
+    scratch = TicketStore("sqlite://")
+    bot = build_bot(settings, embedder=embedder, store=store, tickets=scratch, chat_log=False)
+    result = fit(bot, defaults)
+    if result is None:
+        return ["thresholds: too few FAQ questions to fit on; the defaults apply"]
+    write_thresholds(path, result)
+    th = result["thresholds"]
+    return [
+        f"thresholds fitted on {result['fit']['cases']} questions from the knowledge: "
+        f"faq {th['faq_threshold']}, answer {th['answer_threshold']}, "
+        f"refuse {th['refuse_threshold']} ({path})"
+    ]
 
 
 def open_index(settings: Settings, store, embedder, corpus) -> list:
@@ -71,6 +110,7 @@ def build_bot(settings: Settings, *, embedder=None, store=None, tickets=None, ch
     from bot.chain import Kefu
     from bot.chatlog import ChatLog
     from bot.guard.sensitive import SensitiveWords
+    from bot.index.sparse import add_words
     from bot.ingest.loader import load_corpus
     from bot.retrieve.hybrid import HybridRetriever
 
@@ -78,6 +118,7 @@ def build_bot(settings: Settings, *, embedder=None, store=None, tickets=None, ch
     embedder = embedder or build_embedder(settings)
     store = store or build_store(settings)
     chunks = open_index(settings, store, embedder, corpus)
+    add_words(corpus.profile.vocabulary())  # before the keyword index segments anything
     retriever = HybridRetriever(
         store,
         embedder,
@@ -96,17 +137,17 @@ def build_bot(settings: Settings, *, embedder=None, store=None, tickets=None, ch
         chat_log=ChatLog(settings.chat_log_path) if chat_log else None,
         sensitive=SensitiveWords.from_settings(settings),
         webhook=build_webhook(settings, tickets),
-        llm=build_llm(settings),
+        llm=build_llm(settings, corpus.profile),
     )
 
 
-def build_llm(settings: Settings):
+def build_llm(settings: Settings, profile=None):
     """The generative answerer when an OpenAI-compatible endpoint is set; None otherwise."""
     if not settings.llm_enabled:
         return None
     from bot.answer.llm import LLMAnswerer
 
-    return LLMAnswerer(settings)
+    return LLMAnswerer(settings, profile=profile)
 
 
 def build_webhook(settings: Settings, tickets):

@@ -19,6 +19,7 @@ class Section:
     source: tuple[str, ...]
     line: int
     locator: str = ""  # where a person finds it in the file: "第2页", "FAQ 第5行"
+    brand: str = ""  # a table row about one product; "" = the document's brand
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,9 @@ class Retrieval:
     hits: list[Hit]
     faq_match: FaqMatch | None
     top_dense: float
+    # The top hit names every part and product the question names (and it names some):
+    # keyword evidence that can carry a question e5 scores low (short, colloquial, a table row).
+    covered: bool = False
 
 
 @dataclass(frozen=True)

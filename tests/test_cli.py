@@ -27,7 +27,14 @@ def test_ask_json_prints_one_object(cli_env):
     assert set(obj) == FIELDS
     assert obj["outcome"] == "answered" and "90天" in obj["answer"]
     assert obj["citations"][0]["doc_id"] == "oppo-warranty"
-    assert set(obj["citations"][0]) == {"doc_id", "title", "source", "source_title", "text"}
+    assert set(obj["citations"][0]) == {
+        "doc_id",
+        "title",
+        "source",
+        "source_title",
+        "locator",
+        "text",
+    }
 
 
 def test_ask_human_output_names_sources(cli_env):

@@ -76,7 +76,7 @@ def test_malformed_corpus_writes_nothing(tmp_path, knowledge_copy, hash_embedder
     ids, manifest = store.chunk_ids(), store.manifest()
     bad = knowledge_copy / "docs" / "oppo-fees.md"
     bad.write_text(
-        bad.read_text(encoding="utf-8").replace("topic: fees", "topic: nonsense"), encoding="utf-8"
+        bad.read_text(encoding="utf-8").replace("brand: oppo", "brand: nonsense"), encoding="utf-8"
     )
     (knowledge_copy / "docs" / "oppo-scams.md").write_text(
         "---\nid: oppo-scams\n", encoding="utf-8"

@@ -64,15 +64,36 @@ def test_faq_with_a_number_its_document_lacks_is_rejected(knowledge_copy):
     assert any("answer: number '400-123-4567' is not in doc" in x for x in problems)
 
 
-def test_faq_needs_three_paraphrases(knowledge_copy):
+def test_faq_entry_needs_only_question_and_answer(knowledge_copy):
     p = knowledge_copy / "faq" / "aupu.yaml"
     p.write_text(
         p.read_text(encoding="utf-8")
-        + "\n- id: aupu-faq-broken\n  brand: aupu\n  topic: channels\n  question: 测试?\n"
-        "  paraphrases: [只有一个]\n  answer: 测试。\n  source: [003_9fca4de00a391356.txt]\n  doc: aupu-hotline\n",
+        + "\n- id: aupu-faq-short\n  brand: aupu\n  question: 浴霸能装在卫生间外吗?\n"
+        "  answer: 资料没有说明。\n",
         encoding="utf-8",
     )
-    assert any("paraphrases: needs at least 3" in x for x in _problems(knowledge_copy))
+    faq = next(f for f in load_corpus(knowledge_copy).faqs if f.id == "aupu-faq-short")
+    # paraphrases are optional; the file itself is the source and the citation's document
+    assert faq.paraphrases == () and faq.source == ("faq/aupu.yaml",) and faq.doc == "faq/aupu.yaml"
+
+
+def test_faq_entry_without_question_is_reported(knowledge_copy):
+    p = knowledge_copy / "faq" / "aupu.yaml"
+    p.write_text(
+        p.read_text(encoding="utf-8") + "\n- id: aupu-faq-broken\n  answer: 测试。\n",
+        encoding="utf-8",
+    )
+    assert any(": question: missing" in x for x in _problems(knowledge_copy))
+
+
+def test_unsupported_and_unreadable_files_are_reported_not_silently_skipped(knowledge_copy):
+    (knowledge_copy / "slides.pptx").write_bytes(b"PK\x03\x04junk")
+    (knowledge_copy / "broken.docx").write_bytes(b"not a word file")
+    corpus = load_corpus(knowledge_copy)  # the rest still loads
+    reports = {f.path: f for f in corpus.files}
+    assert "unsupported" in reports["slides.pptx"].error
+    assert reports["broken.docx"].error and "NOT READ" in reports["broken.docx"].line()
+    assert len(corpus.documents) >= 15
 
 
 def test_binary_junk_file_is_reported(knowledge_copy):
@@ -129,7 +150,7 @@ def test_every_cited_seed_has_a_readable_title():
     ("entry", "field"),
     [
         ("- {file: 001_0c8d544d1019dfed.txt, title: ''}", "title"),
-        ("- {file: notes.txt, title: 笔记}", "file"),
+        ("- {file: notes.txt, title: 笔记}", "file"),  # named as no document's source
         ("- just a string", "entry"),
     ],
 )

@@ -54,8 +54,10 @@ class Discloser:
         return Draft(text, cites)
 
     def chunk_in(self, doc_id: str, needle: str = ""):
-        """The chunk of `doc_id` holding `needle` (or its first chunk)."""
+        """The chunk of `doc_id` holding `needle` (or its first chunk); a sheet's rows are
+        FAQ chunks, so those count when the document has no sections of its own."""
         chunks = [c for c in self.chunks if c.doc_id == doc_id and c.kind == "doc"]
+        chunks += [c for c in self.chunks if c.doc_id == doc_id and c.kind == "faq"]
         n = normalize(needle)
         return next(
             (c for c in chunks if n and n in normalize(c.text)), chunks[0] if chunks else None
@@ -81,7 +83,15 @@ class Discloser:
             return text  # a vetted FAQ, say, already gives every value: cite, don't repeat
         values = say("conflict_first", lang) + say("conflict_sep", lang).join(marks)
         return (
-            text + "\n" + say("conflict", lang, subject=c.subject, values=values, advice=c.advice)
+            text
+            + "\n"
+            + say(
+                "conflict",
+                lang,
+                subject=c.subject,
+                values=values,
+                advice=c.advice or say("conflict_advice", lang),
+            )
         )
 
     def _value_citation(self, v) -> Citation:
@@ -91,5 +101,9 @@ class Discloser:
             return Citation(v.doc, self.titles.get(v.doc, v.doc), v.source)
         holds = normalize(v.value) in normalize(chunk.text)
         return Citation(
-            chunk.doc_id, chunk.title, v.source if holds else ",".join(chunk.source), chunk.text
+            chunk.doc_id,
+            chunk.title,
+            v.source if holds else ",".join(chunk.source),
+            chunk.text,
+            locator=chunk.locator,
         )

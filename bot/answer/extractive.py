@@ -24,7 +24,11 @@ class Draft:
 
 def citation(chunk: Chunk) -> Citation:
     return Citation(
-        doc_id=chunk.doc_id, title=chunk.title, source=",".join(chunk.source), text=chunk.text
+        doc_id=chunk.doc_id,
+        title=chunk.title,
+        source=",".join(chunk.source),
+        text=chunk.text,
+        locator=chunk.locator,
     )
 
 

@@ -28,8 +28,31 @@ def token_counter(encoding: str) -> Callable[[str], int]:
     return lambda text: len(enc.encode(text, disallowed_special=()))
 
 
+# A flattened table row ("产品:扫地机器人;部件:电池;保修期:1年") is one fact: never cut at its ";".
+_ROW_FACT = re.compile(r"^[^:;:;\n]{1,30}[::][^\n]*([;;][^:;:;\n]{1,30}[::][^\n]*)+$")
+
+
+def is_row_fact(line: str) -> bool:
+    """A flattened table row: "列名:值;列名:值"."""
+    return bool(_ROW_FACT.match(line.strip()))
+
+
 def split_sentences(text: str) -> list[str]:
-    """Chinese-aware sentence split; keeps punctuation, drops blank pieces."""
+    """Chinese-aware sentence split; keeps punctuation, drops blank pieces; a table row's
+    line stays whole."""
+    if any(_ROW_FACT.match(x.strip()) for x in text.splitlines()):
+        out: list[str] = []
+        for line in text.splitlines():
+            line = line.strip()
+            if _ROW_FACT.match(line):
+                out.append(line + "\n")
+            elif line:
+                out.extend(_split_prose(line))
+        return out
+    return _split_prose(text)
+
+
+def _split_prose(text: str) -> list[str]:
     parts: list[str] = []
     last = 0
     for m in _SENTENCE_END.finditer(text):
@@ -81,6 +104,7 @@ def chunk_id(*parts: str) -> str:
 def chunk_document(doc: Document, budget: int, count: Callable[[str], int]) -> list[Chunk]:
     chunks = []
     for sec in doc.sections:
+        brand = sec.brand or doc.brand
         # Headings and the title travel in metadata and in the embedded text, so the budget
         # is for the body; keep some room for them.
         for piece in pack(split_sentences(sec.text), budget, count):
@@ -88,11 +112,12 @@ def chunk_document(doc: Document, budget: int, count: Callable[[str], int]) -> l
                 "doc",
                 doc.id,
                 doc.title,
-                doc.brand,
+                brand,
                 doc.topic,
                 ",".join(sec.source),
                 sec.heading,
                 piece,
+                sec.locator,
             )
             chunks.append(
                 Chunk(
@@ -100,11 +125,12 @@ def chunk_document(doc: Document, budget: int, count: Callable[[str], int]) -> l
                     doc_id=doc.id,
                     kind="doc",
                     title=doc.title,
-                    brand=doc.brand,
+                    brand=brand,
                     topic=doc.topic,
                     source=sec.source,
                     heading=sec.heading,
                     text=piece,
+                    locator=sec.locator,
                 )
             )
     return chunks
@@ -122,6 +148,7 @@ def chunk_faq(faq: Faq, title: str) -> Chunk:
         ",".join(faq.source),
         faq.question,
         faq.answer,
+        faq.locator,
     )
     return Chunk(
         id=cid,
@@ -134,6 +161,7 @@ def chunk_faq(faq: Faq, title: str) -> Chunk:
         heading=faq.question,
         text=faq.answer,
         faq_id=faq.id,
+        locator=faq.locator,
     )
 
 
@@ -172,7 +200,7 @@ def chunk_corpus(
     titles = {d.id: d.title for d in corpus.documents}
     questions: dict[str, FaqQuestion] = {}
     for faq in corpus.faqs:
-        c = chunk_faq(faq, titles[faq.doc])
+        c = chunk_faq(faq, titles.get(faq.doc, faq.doc))
         chunks.setdefault(c.id, c)
         for q in faq_questions(faq):
             questions.setdefault(q.id, q)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -34,6 +34,31 @@ class IngestReport:
     docs_removed: int
     seconds: float
     rebuilt: bool = False
+    files: tuple = ()  # loader.FileReport per file
+    conflicts: tuple = ()  # every Conflict in force (hand-written and detected)
+    notes: list[str] = field(default_factory=list)  # what else ingest did (thresholds fitted)
+
+    def details(self) -> str:
+        """The report a team acts on: per file what was read and skipped, then the conflicts
+        and missing values found."""
+        lines = ["files:"]
+        lines += ["  " + f.line().replace("\n", "\n  ") for f in self.files]
+        unread = [f for f in self.files if f.error]
+        if unread:
+            lines.append(f"NOT READ: {len(unread)} file(s), see above")
+        found = [c for c in self.conflicts if c.kind == "conflict"]
+        missing = [c for c in self.conflicts if c.kind == "missing"]
+        lines.append(f"conflicts: {len(found)}")
+        for c in found:
+            auto = " (detected)" if c.id.startswith("auto-") else ""
+            values = " | ".join(f"{v.value} ({v.doc})" for v in c.values)
+            lines.append(f"  {c.subject}{auto}: {values}")
+        lines.append(f"missing values: {len(missing)}")
+        for c in missing:
+            auto = " (detected)" if c.id.startswith("auto-") else ""
+            lines.append(f"  {c.subject}{auto}: {c.doc}: {c.note}")
+        lines += self.notes
+        return "\n".join(lines)
 
     def summary(self) -> str:
         return (
@@ -123,6 +148,8 @@ def sync(
         docs_removed=len(before_docs - after_docs),
         seconds=0.0,
         rebuilt=rebuilt,
+        files=corpus.files,
+        conflicts=corpus.conflicts,
     )
     store.set_manifest(
         {

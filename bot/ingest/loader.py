@@ -1,10 +1,18 @@
-"""Load knowledge/ into typed objects, validating everything before anything is written."""
+"""Load a knowledge folder into typed objects, validating everything before anything is written.
+
+Two kinds of file live there. kefu's own structured files (Markdown with an `id` in its front
+matter, FAQ YAML, `conflicts.yaml`, `sources.yaml`, the `kefu.yaml` profile) are validated
+strictly: one malformed entry stops the ingest, with `file:line: field: problem`. A team's raw
+files (sheets, Word, PDF, HTML, Markdown, text) are read by the converters in
+`bot/ingest/formats`; one that cannot be read is reported and skipped, never silently.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +20,9 @@ import yaml
 
 from bot.errors import CorpusError
 from bot.guard.numbers import normalize, number_tokens
+from bot.profile import PROFILE_FILE, Product, Profile, load_profile, with_defaults
 from bot.types import (
-    BRANDS,
-    TOPICS,
+    GENERAL,
     Conflict,
     ConflictValue,
     Corpus,
@@ -24,9 +32,9 @@ from bot.types import (
 )
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,80}$")
-SEED_RE = re.compile(r"^\d{3}_[0-9a-f]{16}\.txt$")
 SOURCE_COMMENT_RE = re.compile(r"^<!--\s*source:\s*(.+?)\s*-->\s*$")
-KNOWLEDGE_SUFFIXES = (".md", ".yaml", ".yml")
+YAML_SUFFIXES = (".yaml", ".yml")
+SPECIAL_FILES = (PROFILE_FILE, "conflicts.yaml", "sources.yaml")
 
 
 class _LineMap(dict):
@@ -42,13 +50,25 @@ class _LineLoader(yaml.SafeLoader):
         return mapping
 
 
-def knowledge_files(root: Path) -> list[Path]:
-    """Every file that is part of the corpus (README files are documentation, not knowledge)."""
+def _hidden(rel: Path) -> bool:
+    # Editors' and office suites' lock and backup files ("~$FAQ.xlsx", ".~lock", "x.bak").
+    return any(part.startswith((".", "~$", "~")) for part in rel.parts)
+
+
+def all_files(root: Path) -> list[Path]:
+    """Every file a team put in the folder (hidden files and README files aside)."""
     return sorted(
         p
         for p in root.rglob("*")
-        if p.is_file() and p.suffix in KNOWLEDGE_SUFFIXES and p.name.lower() != "readme.md"
+        if p.is_file() and not _hidden(p.relative_to(root)) and p.name.lower() != "readme.md"
     )
+
+
+def knowledge_files(root: Path) -> list[Path]:
+    """The files that can be part of the corpus: structured kefu files and readable formats."""
+    from bot.ingest.formats import SUPPORTED_SUFFIXES
+
+    return [p for p in all_files(root) if p.suffix.lower() in (*SUPPORTED_SUFFIXES, *YAML_SUFFIXES)]
 
 
 def fingerprint(root: Path) -> str:
@@ -98,7 +118,12 @@ def _str_list(value: Any) -> list[str] | None:
 
 
 def _check_common(
-    entry: dict, path: Path, line: int, problems: _Problems, fields: tuple[str, ...]
+    entry: dict,
+    path: Path,
+    line: int,
+    problems: _Problems,
+    fields: tuple[str, ...],
+    brands: tuple[str, ...] = (GENERAL,),
 ) -> bool:
     ok = True
     for f in fields:
@@ -110,32 +135,40 @@ def _check_common(
     if not isinstance(entry["id"], str) or not ID_RE.match(entry["id"]):
         problems.add(path, line, "id", f"{entry['id']!r} must be lowercase letters, digits and '-'")
         ok = False
-    if entry.get("brand") not in BRANDS:
+    if "brand" in entry and entry.get("brand") not in brands:
         problems.add(
-            path, line, "brand", f"{entry.get('brand')!r} is not one of {', '.join(BRANDS)}"
+            path,
+            line,
+            "brand",
+            f"{entry.get('brand')!r} is not a product in {PROFILE_FILE} ({', '.join(brands)})",
         )
         ok = False
-    if entry.get("topic") not in TOPICS:
-        problems.add(
-            path, line, "topic", f"{entry.get('topic')!r} is not one of {', '.join(TOPICS)}"
-        )
+    if "topic" in entry and not (isinstance(entry["topic"], str) and entry["topic"].strip()):
+        problems.add(path, line, "topic", "must be a word such as fees or warranty")
         ok = False
-    if "source" in fields:
-        sources = _str_list(entry.get("source"))
-        if sources is None:
-            problems.add(path, line, "source", "must be a seed file name or a list of them")
-            ok = False
-        else:
-            for s in sources:
-                if not SEED_RE.match(s):
-                    problems.add(
-                        path, line, "source", f"{s!r} is not a seed file name (NNN_hex16.txt)"
-                    )
-                    ok = False
+    if "source" in entry and _str_list(entry.get("source")) is None:
+        problems.add(path, line, "source", "must be a file name or a list of them")
+        ok = False
     return ok
 
 
-def _parse_doc(path: Path, problems: _Problems) -> Document | None:
+def has_front_matter_id(raw: bytes) -> bool:
+    """A Markdown file in kefu's own document format: front matter that gives an `id`."""
+    if not raw.lstrip(b"\xef\xbb\xbf").startswith(b"---"):
+        return False
+    head = raw.split(b"\n---", 1)[0]
+    return bool(re.search(rb"^id\s*:", head, re.M)) or b"\x00" in head or not _utf8(head)
+
+
+def _utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _parse_doc(path: Path, problems: _Problems, brands: tuple[str, ...]) -> Document | None:
     text = _read_text(path, problems)
     if text is None:
         return None
@@ -158,7 +191,7 @@ def _parse_doc(path: Path, problems: _Problems) -> Document | None:
         problems.add(path, 2, "front matter", "must be a mapping")
         return None
     fields = ("id", "title", "brand", "topic", "source", "updated")
-    if not _check_common(meta, path, 2, problems, fields):
+    if not _check_common(meta, path, 2, problems, fields, brands):
         return None
     if meta["id"] != path.stem:
         problems.add(path, 2, "id", f"{meta['id']!r} must match the file name {path.stem!r}")
@@ -234,33 +267,38 @@ def _load_yaml_list(path: Path, problems: _Problems) -> list | None:
     return data
 
 
-def _parse_faqs(path: Path, problems: _Problems) -> list[Faq]:
+def _parse_faqs(
+    path: Path, rel: str, problems: _Problems, profile: Profile, brands: tuple[str, ...]
+) -> list[Faq]:
+    """kefu's FAQ YAML. Only id, question and answer are required: brand, topic, source and
+    the backing `doc` default to what the file itself says; paraphrases are optional."""
     out: list[Faq] = []
     for entry in _load_yaml_list(path, problems) or []:
         line = getattr(entry, "line", 1)
         if not isinstance(entry, dict):
             problems.add(path, line, "entry", "must be a mapping")
             continue
-        fields = ("id", "brand", "topic", "question", "paraphrases", "answer", "source", "doc")
-        if not _check_common(entry, path, line, problems, fields):
+        fields = ("id", "question", "answer")
+        if not _check_common(entry, path, line, problems, fields, brands):
             continue
-        paraphrases = _str_list(entry["paraphrases"])
-        if paraphrases is None or len(paraphrases) < 3:
-            problems.add(path, line, "paraphrases", "needs at least 3 non-empty strings")
+        paraphrases = _str_list(entry.get("paraphrases") or [])
+        if paraphrases is None:
+            problems.add(path, line, "paraphrases", "must be a list of non-empty strings")
             continue
-        if not all(isinstance(entry[f], str) for f in ("question", "answer", "doc")):
+        if not all(isinstance(entry.get(f, ""), str) for f in ("question", "answer", "doc")):
             problems.add(path, line, "question/answer/doc", "must be strings")
             continue
+        question, answer = entry["question"].strip(), entry["answer"].strip()
         out.append(
             Faq(
                 id=entry["id"],
-                brand=entry["brand"],
-                topic=entry["topic"],
-                question=entry["question"].strip(),
+                brand=entry.get("brand") or detect_brand(profile, rel, question, answer),
+                topic=entry.get("topic") or GENERAL,
+                question=question,
                 paraphrases=tuple(p.strip() for p in paraphrases),
-                answer=entry["answer"].strip(),
-                source=tuple(_str_list(entry["source"]) or ()),
-                doc=entry["doc"].strip(),
+                answer=answer,
+                source=tuple(_str_list(entry.get("source")) or (rel,)),
+                doc=(entry.get("doc") or rel).strip(),
                 path=str(path),
                 line=line,
             )
@@ -268,7 +306,7 @@ def _parse_faqs(path: Path, problems: _Problems) -> list[Faq]:
     return out
 
 
-def _parse_conflicts(path: Path, problems: _Problems) -> list[Conflict]:
+def _parse_conflicts(path: Path, problems: _Problems, brands: tuple[str, ...]) -> list[Conflict]:
     out: list[Conflict] = []
     for entry in _load_yaml_list(path, problems) or []:
         line = getattr(entry, "line", 1)
@@ -276,7 +314,7 @@ def _parse_conflicts(path: Path, problems: _Problems) -> list[Conflict]:
             problems.add(path, line, "entry", "must be a mapping")
             continue
         if not _check_common(
-            entry, path, line, problems, ("id", "kind", "brand", "topic", "subject")
+            entry, path, line, problems, ("id", "kind", "brand", "topic", "subject"), brands
         ):
             continue
         keywords = _str_list(entry.get("keywords"))
@@ -340,7 +378,7 @@ def _parse_conflicts(path: Path, problems: _Problems) -> list[Conflict]:
 
 
 def _parse_sources(path: Path, problems: _Problems) -> dict[str, str]:
-    """sources.yaml: the seed articles' readable titles, shown with citations."""
+    """sources.yaml: the source files' readable titles, shown with citations."""
     out: dict[str, str] = {}
     for entry in _load_yaml_list(path, problems) or []:
         line = getattr(entry, "line", 1)
@@ -348,8 +386,8 @@ def _parse_sources(path: Path, problems: _Problems) -> dict[str, str]:
             problems.add(path, line, "entry", "must be a mapping")
             continue
         file, title = entry.get("file"), entry.get("title")
-        if not isinstance(file, str) or not SEED_RE.match(file):
-            problems.add(path, line, "file", f"{file!r} is not a seed file name (NNN_hex16.txt)")
+        if not isinstance(file, str) or not file.strip():
+            problems.add(path, line, "file", f"{file!r} must be a file name")
         elif not isinstance(title, str) or not title.strip():
             problems.add(path, line, "title", "missing")
         elif file in out:
@@ -384,6 +422,8 @@ def _cross_check(
             if f.doc not in broken:
                 problems.add(Path(f.path), f.line, "doc", f"{f.doc!r} is not a document id")
             continue
+        if not doc.sections or f.source == (f.doc,):
+            continue  # a sheet's or FAQ file's own rows: the answer is its own source
         # A vetted answer may only state numbers its backing document holds.
         backing = normalize(doc.text)
         for tok in number_tokens(f.answer):
@@ -419,56 +459,304 @@ def _cross_check(
             )
 
 
+@dataclass
+class FileReport:
+    """What ingest made of one file: what was read, what was skipped and why."""
+
+    path: str  # relative to the knowledge folder
+    kind: str  # document | faq | profile | conflicts | sources | skipped | error
+    read: dict[str, int] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    error: str = ""
+
+    def line(self) -> str:
+        what = ", ".join(f"{v} {k}" for k, v in self.read.items() if v) or "-"
+        head = f"{self.path}: {self.kind}: {what}"
+        if self.error:
+            head = f"{self.path}: NOT READ: {self.error}"
+        return "\n".join([head, *(f"    skipped: {x}" for x in self.skipped)])
+
+
+_GENERAL_WORDS = frozenset({"通用", "全部", "所有", "公共", "general", "all", "common", "-", "无"})
+
+
+def detect_brand(profile: Profile, rel: str, title: str, text: str) -> str:
+    """The product a file or row is about: named by its folder, its title, or nearly all of
+    the product names in its text; otherwise it is general knowledge."""
+    if len(profile.products) < 2:
+        return profile.products[0].id if profile.products else GENERAL
+    words = profile.brand_words()
+    for part in (p.lower() for p in Path(rel).parts[:-1]):
+        named = [pid for pid, ws in words.items() if part in ws]
+        if len(named) == 1:
+            return named[0]
+    low = title.lower()
+    named = [pid for pid, ws in words.items() if any(w in low for w in ws)]
+    if len(named) == 1:
+        return named[0]
+    low = text.lower()
+    counts = {pid: sum(low.count(w) for w in ws) for pid, ws in words.items()}
+    best = max(counts, key=counts.get)
+    total = sum(counts.values())
+    return best if counts[best] >= 3 and counts[best] >= 0.8 * total else GENERAL
+
+
+def _product_of(profile: Profile, value: str) -> str | None:
+    """A sheet's product cell as a profile product id (None: unknown, GENERAL: all products)."""
+    v = value.strip().lower()
+    if not v or v in _GENERAL_WORDS:
+        return GENERAL
+    for pid, ws in profile.brand_words().items():
+        if v in ws or any(w in v for w in ws if len(w) > 1):
+            return pid
+    return None
+
+
+def _derived_products(converted: dict[str, object]) -> tuple[Product, ...]:
+    """Without a profile, the product lines a team's FAQ sheets name in their product column."""
+    names: list[str] = []
+    for conv in converted.values():
+        for f in getattr(conv, "faqs", ()):
+            if f.product.strip() and f.product.strip().lower() not in _GENERAL_WORDS:
+                names.append(f.product.strip())
+    distinct = list(dict.fromkeys(names))
+    if len(distinct) < 2 or len(distinct) > 12:
+        return ()
+    return tuple(Product(id=f"p{i}", name=n, aliases=(n,)) for i, n in enumerate(distinct, 1))
+
+
+def _sections(conv, rel: str, profile: Profile) -> list[Section]:
+    """A converter's sections; each table row becomes a section of its own, so a row is
+    retrieved, cited and answered as the one fact it is (with its product, when it names one)."""
+    from bot.ingest.chunker import is_row_fact
+
+    out = []
+    for s in conv.sections:
+        sources = s.sources or (rel,)
+        prose, rows = [], []
+        for line in s.text.splitlines():
+            (rows if is_row_fact(line) else prose).append(line)
+        if "\n".join(prose).strip():
+            out.append(Section(s.heading, "\n".join(prose).strip(), sources, s.line, s.locator))
+        for row in rows:
+            brand = detect_brand(profile, "", row, "") if len(profile.products) > 1 else ""
+            out.append(
+                Section(
+                    s.heading,
+                    row.strip(),
+                    sources,
+                    s.line,
+                    s.locator,
+                    brand="" if brand == GENERAL else brand,
+                )
+            )
+    return out
+
+
+def _raw_document(rel: str, path: Path, conv, profile: Profile) -> Document:
+    meta = conv.meta or {}
+    title = str(meta.get("title") or conv.title or Path(rel).stem).strip()
+    text = "\n".join(s.text for s in conv.sections)
+    brand = meta.get("brand") if meta.get("brand") in (*profile.product_ids, GENERAL) else None
+    return Document(
+        id=rel,
+        title=title,
+        brand=brand or detect_brand(profile, rel, title, text),
+        topic=str(meta.get("topic") or GENERAL),
+        source=(rel,),
+        updated=str(meta.get("updated") or ""),
+        path=str(path),
+        sections=tuple(_sections(conv, rel, profile)),
+    )
+
+
+def _raw_faqs(rel: str, path: Path, conv, profile: Profile, report: FileReport) -> list[Faq]:
+    out = []
+    unknown: set[str] = set()
+    for f in conv.faqs:
+        brand = _product_of(profile, f.product) if profile.products else GENERAL
+        if brand is None:
+            unknown.add(f.product)
+        if brand in (None, GENERAL) and profile.products:
+            brand = detect_brand(profile, "", f.question, f"{f.question}\n{f.answer}")
+        out.append(
+            Faq(
+                id=f"{rel}#{f.row or len(out) + 1}",
+                brand=brand,
+                topic=f.category.strip() or GENERAL,
+                question=f.question.strip(),
+                paraphrases=tuple(x.strip() for x in f.similar if x.strip()),
+                answer=f.answer.strip(),
+                source=(rel,),
+                doc=rel,
+                path=str(path),
+                line=f.row,
+                locator=f.locator,
+            )
+        )
+    for name in sorted(unknown):
+        report.skipped.append(f"产品“{name}”不在 {PROFILE_FILE} 的产品中:按问题内容归类")
+    return out
+
+
+def _norm_key(text: str) -> str:
+    return re.sub(r"[\s\W_]+", "", text.lower())
+
+
+def _drop_duplicates(
+    root: Path, docs: list[Document], faqs: list[Faq], reports: dict[str, FileReport]
+) -> tuple[list[Document], list[Faq]]:
+    """The same FAQ or section in two files is kept once and reported in both, so a re-upload
+    under a new name never doubles an answer."""
+    seen_q: dict[str, Faq] = {}
+    kept_faqs = []
+    for f in faqs:
+        key = _norm_key(f.question)
+        first = seen_q.get(key)
+        if first is None or first.path == f.path:
+            seen_q.setdefault(key, f)
+            kept_faqs.append(f)
+            continue
+        same = _norm_key(first.answer) == _norm_key(f.answer)
+        first_rel = Path(first.path).relative_to(root).as_posix()
+        note = f"{f.locator or f.id}: 与 {first_rel} {first.locator or first.id} 的问题重复" + (
+            ",答案相同,只保留一份" if same else ",答案不同,两份都保留,请核对"
+        )
+        rel = Path(f.path).relative_to(root).as_posix()
+        if rel in reports:
+            reports[rel].skipped.append(note)
+        if not same:
+            kept_faqs.append(f)
+    seen_s: dict[str, str] = {}
+    kept_docs = []
+    for d in docs:
+        sections = []
+        for sec in d.sections:
+            key = _norm_key(sec.text)
+            if len(key) >= 20 and key in seen_s and seen_s[key] != d.id:
+                if d.id in reports:
+                    reports[d.id].skipped.append(
+                        f"{sec.locator or sec.heading or '一节'}: 与 {seen_s[key]} 的内容重复,只保留一份"
+                    )
+                continue
+            seen_s.setdefault(key, d.id)
+            sections.append(sec)
+        kept_docs.append(
+            replace(d, sections=tuple(sections)) if len(sections) != len(d.sections) else d
+        )
+    return kept_docs, kept_faqs
+
+
 def load_corpus(root: Path) -> Corpus:
-    """Parse and validate knowledge/; raise CorpusError listing every problem found."""
+    """Parse and validate a knowledge folder; raise CorpusError listing every problem found in
+    kefu's structured files. Raw files that cannot be read are reported in `corpus.files`."""
+    from bot.ingest.formats import SUPPORTED_SUFFIXES, FormatError, convert
+
     root = Path(root)
     problems = _Problems(root)
     if not root.is_dir():
         raise CorpusError([f"{root}: knowledge directory not found"])
+    profile = load_profile(root)
+    reports: dict[str, FileReport] = {}
+    converted: dict[str, object] = {}
+    structured: list[tuple[str, Path]] = []
+    for path in all_files(root):
+        rel = path.relative_to(root).as_posix()
+        suffix = path.suffix.lower()
+        if (
+            rel in SPECIAL_FILES
+            or suffix in YAML_SUFFIXES
+            or (suffix == ".md" and has_front_matter_id(path.read_bytes()))
+        ):
+            structured.append((rel, path))
+        elif suffix in SUPPORTED_SUFFIXES:
+            try:
+                converted[rel] = convert(path)
+            except FormatError as e:
+                reports[rel] = FileReport(rel, "error", error=e.reason)
+            except Exception as e:  # a parser's own failure on a hostile file: report, go on
+                reports[rel] = FileReport(
+                    rel, "error", error=f"could not read: {type(e).__name__}: {e}"
+                )
+        else:
+            reports[rel] = FileReport(
+                rel, "skipped", error=f"unsupported file type {suffix or '(none)'}"
+            )
+
+    if not profile.products:
+        from dataclasses import replace as _replace
+
+        profile = _replace(profile, products=_derived_products(converted))
+    brands = (*profile.product_ids, GENERAL)
+
     docs: list[Document] = []
-    broken: set[str] = (
-        set()
-    )  # documents that failed to parse: references to them are not errors too
+    broken: set[str] = set()  # documents that failed to parse: references to them are not errors
     faqs: list[Faq] = []
     conflicts: list[Conflict] = []
     source_titles: dict[str, str] = {}
-    for path in knowledge_files(root):
-        rel = path.relative_to(root)
-        if rel.parts[0] == "docs" and path.suffix == ".md":
-            doc = _parse_doc(path, problems)
+    for rel, path in structured:
+        if rel == PROFILE_FILE:
+            reports[rel] = FileReport(rel, "profile", {"products": len(profile.products)})
+        elif rel == "conflicts.yaml":
+            conflicts.extend(_parse_conflicts(path, problems, brands))
+            reports[rel] = FileReport(rel, "conflicts", {"entries": len(conflicts)})
+        elif rel == "sources.yaml":
+            source_titles = _parse_sources(path, problems)
+            reports[rel] = FileReport(rel, "sources", {"titles": len(source_titles)})
+        elif path.suffix.lower() == ".md":
+            doc = _parse_doc(path, problems, brands)
             if doc is not None:
                 docs.append(doc)
+                reports[rel] = FileReport(rel, "document", {"sections": len(doc.sections)})
             else:
                 broken.add(path.stem)
-        elif rel.parts[0] == "faq" and path.suffix in (".yaml", ".yml"):
-            faqs.extend(_parse_faqs(path, problems))
-        elif rel.as_posix() == "conflicts.yaml":
-            conflicts.extend(_parse_conflicts(path, problems))
-        elif rel.as_posix() == "sources.yaml":
-            source_titles = _parse_sources(path, problems)
         else:
-            problems.add(
-                path,
-                1,
-                "file",
-                "unexpected file (docs/*.md, faq/*.yaml, conflicts.yaml, sources.yaml)",
-            )
-    if not docs:
-        problems.add(root / "docs", 1, "docs", "no documents found")
+            found = _parse_faqs(path, rel, problems, profile, brands)
+            faqs.extend(found)
+            reports[rel] = FileReport(rel, "faq", {"entries": len(found)})
+            if any(f.doc == rel for f in found):
+                docs.append(_faq_file_document(rel, path))
+    for rel, conv in converted.items():
+        report = FileReport(rel, "document", dict(conv.stats), list(conv.skipped))
+        reports[rel] = report
+        doc = _raw_document(rel, root / rel, conv, profile)
+        found = _raw_faqs(rel, root / rel, conv, profile, report)
+        if found:
+            report.kind = "faq" if not doc.sections else "document + faq"
+        docs.append(doc)
+        faqs.extend(found)
+        source_titles.setdefault(rel, doc.title)
+    if not any(d.sections for d in docs) and not faqs:
+        problems.add(root, 1, "knowledge", "no documents or FAQ entries found")
     _cross_check(docs, faqs, conflicts, problems, broken)
-    if source_titles:
-        named = sorted(
-            {src for d in docs for src in d.source} | {s for f in faqs for s in f.source}
-        )
-        for src in named:
-            if src not in source_titles:
-                problems.add(root / "sources.yaml", 1, "file", f"{src} has no title")
+    named = {src for d in docs for s in d.sections for src in s.source}
+    named |= {src for d in docs for src in d.source} | {s for f in faqs for s in f.source}
+    for d in docs:  # a file of the folder itself is titled by its own title
+        if (root / d.id).is_file():
+            source_titles.setdefault(d.id, d.title)
+    if (root / "sources.yaml").is_file():
+        for src in sorted(named - set(source_titles)):
+            problems.add(root / "sources.yaml", 1, "file", f"{src} has no title")
+        for src in sorted(set(source_titles) - named):
+            problems.add(root / "sources.yaml", 1, "file", f"{src} is not named as a source")
     if problems.items:
         raise CorpusError(problems.items)
+    docs, faqs = _drop_duplicates(root, docs, faqs, reports)
+    from bot.ingest.conflicts import detect
+
+    # Hand-written entries come first and win; detection adds what nobody wrote down.
+    conflicts += detect(docs, faqs, conflicts)
     return Corpus(
         documents=tuple(docs),
         faqs=tuple(faqs),
         conflicts=tuple(conflicts),
         fingerprint=fingerprint(root),
         source_titles=source_titles,
+        files=tuple(reports[k] for k in sorted(reports)),
+        profile=with_defaults(profile, [f.question for f in faqs]),
     )
+
+
+def _faq_file_document(rel: str, path: Path) -> Document:
+    """A stand-in document for an FAQ file whose entries name no backing document."""
+    return Document(rel, Path(rel).stem, GENERAL, GENERAL, (rel,), "", str(path), ())
