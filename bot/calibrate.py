@@ -1,7 +1,8 @@
 """Reproducible threshold calibration: sweep the decision thresholds on gold questions.
 
 Target: the most correct outcomes with at most `max_wrong_answered` wrong answers among those
-the bot answers. The chosen thresholds are written to bot/thresholds.json, where settings read them.
+the bot answers. The chosen thresholds are written to DATA_DIR/thresholds.json, beside the index
+they were fitted on, where settings read them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from pathlib import Path
 import numpy as np
 
 from bot.answer.decide import Thresholds, decide
-from bot.settings import THRESHOLDS_FILE
 
 MAX_WRONG_ANSWERED = 0.02
 
@@ -104,7 +104,13 @@ def calibrate(settings, gold: Path, split: str = "dev", write: bool = True) -> d
     }
     if write:
         out = {k: v for k, v in result.items() if k != "curve"}
-        THRESHOLDS_FILE.write_text(
-            json.dumps(out, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
+        write_thresholds(settings.thresholds_path, out)
     return {k: v for k, v in result.items() if k != "curve"}
+
+
+def write_thresholds(path: Path, content: dict) -> None:
+    """Replace the thresholds file atomically: a reader never sees half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(content, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)

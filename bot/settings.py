@@ -1,7 +1,8 @@
 """The one settings object. Built in entry points, never at import time.
 
 Order of precedence: constructor arguments > environment (KEFU_*) > .env >
-bot/thresholds.json (written by `python -m bot calibrate`) > defaults.
+DATA_DIR/thresholds.json (fitted by ingest or by `python -m bot calibrate`) > defaults.
+The thresholds live with the index they were fitted on, not in the package.
 """
 
 from __future__ import annotations
@@ -17,23 +18,33 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-THRESHOLDS_FILE = Path(__file__).with_name("thresholds.json")
+THRESHOLDS_FILE = "thresholds.json"  # in data_dir, beside the index it was fitted on
+
+
+def read_thresholds(path: Path) -> dict[str, Any]:
+    """The thresholds file's content ({} when absent or unreadable: the defaults apply)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 class _ThresholdsSource(PydanticBaseSettingsSource):
-    """Reads the calibrated decision thresholds; other keys in the file are provenance."""
+    """Reads the decision thresholds fitted for this data dir; other keys are provenance."""
 
     def get_field_value(self, field, field_name):  # pragma: no cover - unused by __call__
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        if not THRESHOLDS_FILE.exists():
-            return {}
-        data = json.loads(THRESHOLDS_FILE.read_text(encoding="utf-8"))
+        # current_state holds what the sources above (arguments, environment, .env) set.
+        data_dir = Path(self.current_state.get("data_dir") or "data")
+        data = read_thresholds(data_dir / THRESHOLDS_FILE)
+        fields = self.settings_cls.model_fields
         return {
             k: v
-            for k, v in data.get("thresholds", {}).items()
-            if k in self.settings_cls.model_fields
+            for k, v in (data.get("thresholds") or {}).items()
+            if k in fields and isinstance(v, (int, float))
         }
 
 
@@ -67,10 +78,12 @@ class Settings(BaseSettings):
     candidate_k: int = Field(default=20, ge=1, le=200)
     rrf_k: int = Field(default=60, ge=1)
 
-    # Decision thresholds (calibrated: `python -m bot calibrate` rewrites bot/thresholds.json)
-    faq_threshold: float = 0.93
-    answer_threshold: float = 0.84
-    refuse_threshold: float = 0.80
+    # Decision thresholds, fitted per index into DATA_DIR/thresholds.json (ingest fits them from
+    # the knowledge; `python -m bot calibrate --gold FILE` from a team's own questions). The
+    # defaults are multilingual-e5-small's values calibrated on the sample knowledge base.
+    faq_threshold: float = 0.87
+    answer_threshold: float = 0.915
+    refuse_threshold: float = 0.885
 
     # Input limits
     max_question_chars: int = Field(default=500, ge=10)
@@ -140,6 +153,10 @@ class Settings(BaseSettings):
     @property
     def chroma_path(self) -> Path:
         return self.data_dir / "chroma"
+
+    @property
+    def thresholds_path(self) -> Path:
+        return self.data_dir / THRESHOLDS_FILE
 
     @property
     def manifest_path(self) -> Path:

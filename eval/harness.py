@@ -19,7 +19,7 @@ from sqlalchemy import text
 from bot.answer.decide import Thresholds
 from bot.calibrate import MAX_WRONG_ANSWERED, load_gold, score, sweep
 from bot.guard.pii import find_pii, mask_pii
-from bot.settings import THRESHOLDS_FILE
+from bot.settings import read_thresholds
 from bot.types import Answer
 from eval.baselines import run_baselines
 from eval.metrics import Record, by_category, summarize
@@ -224,8 +224,8 @@ def calibration_view(bot: Kefu, gold: Path, run_id: str, with_test: bool) -> dic
 
 
 # -- provenance ------------------------------------------------------------------------
-def thresholds_source() -> str:
-    """Where the thresholds in use came from: environment, bot/thresholds.json, or defaults."""
+def thresholds_source(settings=None) -> str:
+    """Where the thresholds in use came from: environment, DATA_DIR/thresholds.json, or defaults."""
     env = [
         k
         for k in ("KEFU_FAQ_THRESHOLD", "KEFU_ANSWER_THRESHOLD", "KEFU_REFUSE_THRESHOLD")
@@ -233,10 +233,17 @@ def thresholds_source() -> str:
     ]
     if env:
         return "environment (" + ", ".join(env) + ")"
-    if THRESHOLDS_FILE.exists():
-        cal = json.loads(THRESHOLDS_FILE.read_text(encoding="utf-8")).get("calibrated_on", {})
-        return f"bot/thresholds.json (calibrated {cal.get('date', '?')} on {cal.get('split', '?')})"
-    return "defaults in bot/settings.py (bot/thresholds.json absent)"
+    path = settings.thresholds_path if settings is not None else None
+    data = read_thresholds(path) if path is not None else {}
+    if data:
+        cal = data.get("calibrated_on") or {}
+        how = (
+            f"calibrated {cal.get('date', '?')} on {cal.get('gold', '?')} ({cal.get('split', '?')})"
+            if cal.get("gold")
+            else f"fitted at ingest from the knowledge ({cal.get('date', '?')})"
+        )
+        return f"{path} ({how})"
+    return "defaults in bot/settings.py (no thresholds.json in the data dir)"
 
 
 def _git(*args: str) -> str:
@@ -277,7 +284,7 @@ def describe(bot: Kefu) -> dict:
             "answer": s.answer_threshold,
             "refuse": s.refuse_threshold,
         },
-        "thresholds_source": thresholds_source(),
+        "thresholds_source": thresholds_source(s),
         "settings": {
             "top_k": s.top_k,
             "candidate_k": s.candidate_k,
