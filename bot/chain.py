@@ -23,6 +23,7 @@ from bot.guard.sensitive import SensitiveWords
 from bot.ingest.chunker import split_sentences
 from bot.messages import say
 from bot.profile import Profile
+from bot.retrieve.answer_type import prefer_stated
 from bot.session import Session, SessionStore, Turn
 from bot.types import Answer, Citation, Corpus, Retrieval
 from bot.understand import Reader, Reading, subject_words
@@ -209,12 +210,7 @@ class Kefu:
     ) -> TurnState:
         """Run understand and retrieve only: what calibration sweeps thresholds over
         (`hold_out`: an FAQ phrasing retrieval must not match, see HybridRetriever)."""
-        s = self._understand(self._state(question, session_id, brand))
-        if s.outcome is None:
-            s.retrieval = self.retriever.retrieve(
-                s.query, s.brand, k=self.settings.top_k, hold_out=hold_out
-            )
-        return s
+        return self._retrieve(self._understand(self._state(question, session_id, brand)), hold_out)
 
     def _state(self, question: str, session_id: str | None, brand: str | None) -> TurnState:
         raw = clean_question(question, self.settings.max_question_chars)
@@ -314,9 +310,25 @@ class Kefu:
                 return rewritten
         return self.reader.followup_query(last_query, question)
 
-    def _retrieve(self, s: TurnState) -> TurnState:
+    def _retrieve(self, s: TurnState, hold_out: str | None = None) -> TurnState:
         if s.outcome is None:
-            s.retrieval = self.retriever.retrieve(s.query, s.brand, k=self.settings.top_k)
+
+            def same_subject(hit) -> bool:
+                c = hit.chunk
+                return self.reader.covers(s.query, f"{c.title} {c.heading} {c.text}", c.brand)
+
+            s.retrieval = ret = self.retriever.retrieve(
+                s.query,
+                s.brand,
+                k=self.settings.top_k,
+                hold_out=hold_out,
+                covers=lambda faq: self.reader.covers(
+                    s.query, f"{faq.question} {' '.join(faq.paraphrases)} {faq.answer}", faq.brand
+                ),
+                prefer=lambda hits: prefer_stated(s.query, hits, same_subject),
+            )
+            if ret.hits and self.reader.topics(s.query):
+                ret.covered = same_subject(ret.hits[0])
         return s
 
     def _decide(self, s: TurnState) -> TurnState:

@@ -86,7 +86,7 @@ def _brand_in(text: str, table: dict[str, tuple[str, ...]]) -> str | None:
 # Parts and accessories of most devices: what a follow-up swaps ("那电池呢?" after "屏幕碎了…").
 _PARTS = (
     "碎屏|屏幕|屏|电池|充电器|充电|数据线|进水|主板|摄像头|相机|扬声器|听筒|后盖|边框|系统|耳机|手表|平板|"
-    "开关|遥控器|面板|电机|灯泡|滤芯|滤网|电源|插头|显示屏|按键|风扇|压缩机|水箱|"
+    "开关|遥控器|面板|电机|灯泡|滤芯|滤网|电源|插头|显示屏|按键|风扇|压缩机|水箱|整机|"
     "battery|screen|charger|camera|speaker|remote|filter|motor"
 )
 _STATE = re.compile(r"碎了|坏了|裂了|进水了|鼓包了|不亮了?|失灵了?|broken|cracked")
@@ -132,6 +132,14 @@ class Reader:
         others = [w for w in _OTHER_BRAND_WORDS.split("|") if w.lower() not in ours]
         others += [w for w in profile.other_brands if w.lower() not in ours]
         self._others = re.compile("|".join(map(_word, others)), re.I) if others else None
+        # "小米扫地机": a competitor's name right before one of our product words is the
+        # competitor's product, even though the product word alone would be ours.
+        nouns = [re.escape(w) for ws in self.brand_words.values() for w in ws if len(w) > 1]
+        self._theirs = (
+            re.compile(rf"(?:{self._others.pattern})(?:的|家|牌)?\s*(?:{'|'.join(nouns)})", re.I)
+            if others and nouns
+            else None
+        )
         self.vocabulary = frozenset(vocabulary)
         # What a follow-up can swap: a product for another, or a part for another.
         names = [re.escape(w) for ws in self.brand_words.values() for w in ws if len(w) > 1]
@@ -168,7 +176,8 @@ class Reader:
             brand=brand,
             brand_hint=hint,
             brand_sensitive=self.several and bool(_BRAND_SENSITIVE.search(text)),
-            other_brand=brand is None and bool(self._others and self._others.search(text)),
+            other_brand=(brand is None and bool(self._others and self._others.search(text)))
+            or bool(self._theirs and self._theirs.search(text)),
             # Naming one of our products makes a question ours, typos ("保休") and all.
             in_domain=in_domain,
             off_topic=brand is None and bool(_OFF_TOPIC.search(text)),
@@ -199,6 +208,20 @@ class Reader:
                 rest = pattern.sub("", rest)
         rest = re.sub(r"\s+", " ", _STATE.sub("", rest)).strip()
         return f"{' '.join(new)} {rest}"
+
+    def covers(self, question: str, text: str, brand: str) -> bool:
+        """Whether a text (an FAQ's question, phrasings and answer) is about every part and
+        product the question names: "电机保几年" is not answered by the battery FAQ, however
+        alike the two read. A product counts as named by its aliases or by the text's brand."""
+        low = text.lower()
+        for topic in self.topics(question):
+            product = _brand_in(topic, self.brand_words)
+            if product is not None:
+                if brand != product and not any(w in low for w in self.brand_words[product]):
+                    return False
+            elif topic not in low:
+                return False
+        return True
 
     def carries_context(self, rewritten: str, question: str, last_query: str) -> bool:
         """Whether a model's rewrite of a follow-up is a usable standalone question: it keeps

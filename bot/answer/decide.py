@@ -12,6 +12,9 @@ from bot.understand import Reading
 
 FAQ_MAX_RANK = 1
 FAQ_SURE = 0.96
+# How far below the refuse threshold a question may score and still be answered, when the top
+# hit names every part and product it asks about (Retrieval.covered).
+COVERED_SLACK = 0.04
 
 
 @dataclass(frozen=True)
@@ -33,9 +36,11 @@ class Decision:
 
 
 def _brand_ambiguous(reading: Reading, retrieval: Retrieval) -> bool:
-    """The brand matters and the question alone does not tell which one."""
+    """The product matters and the question alone does not tell which one: the best hits are
+    about different products, or the question is too bare to tell and the best hits are
+    about a product at all (not about the company as a whole)."""
     brands = {h.chunk.brand for h in retrieval.hits[:3]} - {"general"}
-    return len(brands) > 1 or reading.residual_chars < 4
+    return len(brands) > 1 or (reading.residual_chars < 4 and bool(brands))
 
 
 def decide(reading: Reading, brand: str | None, retrieval: Retrieval, th: Thresholds) -> Decision:
@@ -55,6 +60,6 @@ def decide(reading: Reading, brand: str | None, retrieval: Retrieval, th: Thresh
     top = retrieval.top_dense
     if not retrieval.hits or (top < th.answer and not reading.in_domain):
         return Decision("refused", "out_of_scope", top)
-    if top < th.refuse:
+    if top < th.refuse and not (retrieval.covered and top >= th.refuse - COVERED_SLACK):
         return Decision("escalated", "low_confidence", top)
     return Decision("answered", "retrieval", top)

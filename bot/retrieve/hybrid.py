@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -11,6 +11,11 @@ from bot.ingest.chunker import index_text
 from bot.types import Chunk, Faq, FaqMatch, Hit, Retrieval
 
 SPARSE_DOMINANCE = 1.5
+# Only FAQs whose best phrasing is about as close as the best FAQ's vote for their chunks: in a
+# small FAQ sheet the eighth-closest phrasing is unrelated, and its vote would push the policy
+# text that answers the question out of the top hits.
+FAQ_VOTE_MARGIN = 0.04
+FAQ_OVER_PASSAGE = 0.02
 
 
 def brand_filter(brand: str | None) -> list[str] | None:
@@ -62,7 +67,21 @@ class HybridRetriever:
         hit.score += 1.0 / (self.rrf_k + rank + 1)
         return hit
 
-    def retrieve(self, query: str, brand: str | None = None, k: int = 5) -> Retrieval:
+    def retrieve(
+        self,
+        query: str,
+        brand: str | None = None,
+        k: int = 5,
+        hold_out: str | None = None,
+        covers: Callable[[Faq], bool] | None = None,
+        prefer: Callable[[list[Hit]], list[Hit]] | None = None,
+    ) -> Retrieval:
+        """Fused hits for `query`. `hold_out` is an FAQ phrasing, or `faq:<id>` for all of an
+        FAQ's phrasings, to leave out of FAQ matching as if nobody had written them: ingest
+        fits thresholds on questions the index must not answer from their own wording.
+        `covers` says whether an FAQ is about what the query asks (the parts and products it
+        names); one that is not can neither match nor vote, however close its wording.
+        `prefer` may reorder the ranked candidates before the top `k` are kept."""
         brands = brand_filter(brand)
         qv = self.embedder.embed_queries([query])[0]
         dense = [
@@ -83,24 +102,29 @@ class HybridRetriever:
             self._vote(fused, self.by_id[sparse[0][0]], 0)
         # A customer's wording often matches an FAQ phrasing better than any policy text:
         # the best-matching FAQs vote for their own (atomic) chunks as a third ranked list.
+        top_dense = dense[0][1] if dense else 0.0
         faq_match = None
         faq_rank: list[str] = []
         for faq_id, phrasing, sim in self.store.query_questions(qv, 8, brands):
-            if faq_id not in self.faqs:
+            if faq_id not in self.faqs or hold_out in (phrasing, f"faq:{faq_id}"):
+                continue
+            if covers is not None and not covers(self.faqs[faq_id]):
                 continue
             if faq_match is None:
                 faq_match = FaqMatch(self.faqs[faq_id], sim, phrasing)
+            if sim < faq_match.score - FAQ_VOTE_MARGIN or sim < top_dense + FAQ_OVER_PASSAGE:
+                break  # results come best first
             if faq_id not in faq_rank:
                 faq_rank.append(faq_id)
         for rank, faq_id in enumerate(faq_rank):
             if faq_id in self.faq_chunks:
                 self._vote(fused, self.faq_chunks[faq_id], rank)
-        hits = sorted(fused.values(), key=lambda h: (-h.score, -h.dense))[:k]
+        ranked = sorted(fused.values(), key=lambda h: (-h.score, -h.dense))
+        hits = (prefer(ranked) if prefer is not None else ranked)[:k]
         if faq_match is not None:
             faq_match.rank = next(
                 (i for i, h in enumerate(hits) if h.chunk.faq_id == faq_match.faq.id), None
             )
-        top_dense = dense[0][1] if dense else 0.0
         return Retrieval(
             query=query, brand=brand, hits=hits, faq_match=faq_match, top_dense=top_dense
         )

@@ -1,0 +1,67 @@
+"""Expected answer type: a question asking for a phone number, a price, a duration or opening
+hours is answered by a passage that states one.
+
+Fused retrieval ranks by topic; "边刷一对多钱" ranks the warranty row for 边刷 as high as the price
+row. When the top hit holds no value of the kind asked for and a close runner-up that is about
+the same parts and products does (from a little below the top hits, too: "售后电话" shares no
+word with "服务热线:400-…"), the runner-up goes first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from bot.types import Hit
+
+# (what the question asks for, what a passage stating it contains)
+_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
+    (
+        re.compile(r"电话|热线|号码|hotline|phone number|number to call", re.I),
+        re.compile(
+            r"(?<!\d)(?:400|800|95\d)[-\s]?\d{3,4}[-\s]?\d{3,4}(?!\d)|(?<!\d)1[3-9]\d{9}(?!\d)"
+        ),
+    ),
+    (
+        # asking for the amount ("收费吗", "多少钱"), not talking about fees ("乱收费怎么办")
+        re.compile(
+            r"多少钱|多钱|几块|价格|价钱|(收费|费用|收钱|要钱|花钱|付费)(是|大概|一般)?(多少|几|吗|么|不)|"
+            r"收不收|免费吗|how much|\bcost\b|\bprice\b",
+            re.I,
+        ),
+        re.compile(r"\d+(?:\.\d+)?\s*(?:元|块)|[¥￥]\s*\d|免费|不收费|free", re.I),
+    ),
+    (
+        re.compile(r"几点|营业时间|上班|下班|服务时间|opening hours|what time", re.I),
+        re.compile(r"\d{1,2}[::]\d{2}|7\s*[×x]\s*24"),
+    ),
+    (
+        # "好几天了还不发货" tells how long it has been; it does not ask.
+        re.compile(r"多久|多长时间|(?<!好)几天|(?<!好)几年|(?<!好)几个月|how long", re.I),
+        re.compile(r"\d+\s*(?:年|个月|天|小时|分钟|个?工作日)|半年|一年|不保修", re.I),
+    ),
+)
+RUNNER_UP = 20  # how far down the ranked candidates (all of them, at the default candidate_k)
+
+
+def asked_types(question: str) -> list[re.Pattern[str]]:
+    """The value patterns a question asks for (none for most questions)."""
+    return [value for asks, value in _TYPES if asks.search(question)]
+
+
+def prefer_stated(question: str, hits: list[Hit], same_subject: Callable[[Hit], bool]) -> list[Hit]:
+    """`hits` with the first passage stating the asked-for value moved to the top, when the top
+    hit states none and that passage is about the question's subject."""
+    wanted = asked_types(question)
+    if not wanted or not hits:
+        return hits
+
+    def states(hit: Hit) -> bool:
+        return any(p.search(hit.chunk.text) for p in wanted)
+
+    if states(hits[0]):
+        return hits
+    for i, hit in enumerate(hits[1:RUNNER_UP], 1):
+        if states(hit) and same_subject(hit):
+            return [hit, *hits[:i], *hits[i + 1 :]]
+    return hits
