@@ -68,7 +68,8 @@ _INJECTION_MORE = re.compile(
             r"(没有|不受|没有任何|不受任何|毫无)(限制|约束|规则|规定|审查|过滤)的(ai|人工智能|客服|助手|机器人|模型|版本)",
             r"(奶奶|外婆|姥姥|祖母|爷爷)[^。]{0,40}(哄我睡|睡前(会|总|常|都)?(给我)?(讲|念)|讲给我听|念给我听)|你(就|来)?(当|做|演|装成|扮成|变成)我的?(奶奶|外婆|姥姥|祖母)|"
             r"\bgrand(ma|mother|pa|father)\b[^.]{0,80}\b(bedtime|fall asleep|fell asleep|stor(y|ies))\b|\bbe my (dead |deceased |late )?grand",
-            r"(切换|切到|进入|开启|启用|激活)(到|为)?\s*(调试|维护|上帝|无限制|越狱|sudo|root|超级用户|管理员?|dan|开发者?)\s*模式|"
+            r"(切换|切到|进入|开启|启用|激活)(到|为)?\s*(调试|维护|测试|上帝|无限制|越狱|sudo|root|超级用户|管理员?|dan|开发者?)\s*模式|"
+            r"(以后|今后|之后|接下来)[^。?!]{0,12}(一律|统统|全都|都要|只能)(回答|说|回复)|"
             r"\b(debug|god|admin|sudo|root|unrestricted|dan|jailbreak) mode\b|\bsudo\b|超级用户|超管|(最高|管理员|超级|开发者)权限|"
             r"\b(elevated|admin|superuser) (privileges|access|rights)\b|\bfull privileges\b|\bsuperuser\b",
             r"\brole-?play|\b(unfiltered|uncensored|unrestricted|jailbr(oken|eak))\b|"
@@ -224,7 +225,7 @@ _TRIGGERS: tuple[tuple[str, int, re.Pattern[str]], ...] = (
         "billing",
         2,
         re.compile(
-            r"退款|退钱|退回来|多收|多扣|扣款|扣了两次|重复扣|乱收费|收费不合理|我不认|赔偿|赔钱|必须赔|账单不对|"
+            r"退款|退钱|退回来|退给我|多收|多扣|扣款|扣了两次|重复扣|乱收费|收费不合理|我不认|赔偿|赔钱|(必须|得|要|应该)赔|账单不对|"
             r"refund|overcharg|charged twice|double.?charged|money back|compensat",
             re.I,
         ),
@@ -248,7 +249,7 @@ _ASKS_HOW = re.compile(
     r"(可以|能不能|能否|怎么|如何|怎样|哪里|在哪|应该).{0,12}(投诉|维权|反映|起诉|退款|退货)|"
     r"(投诉|维权|起诉|乱收费|多收费?).{0,10}(吗|么|呢|怎么办|咋办|多久|多长|时效|期限|拖)\s*[??]?\s*$|"
     # "退款多久到账?" asks about the refund policy; "我要退款" demands one.
-    r"(退款|退钱|退货).{0,8}(多久|多长时间|几天|几个工作日|什么时候|何时|到账|流程|原路|规则|政策)|"
+    r"(退款|退钱|退货).{0,8}(多久|多长时间|几天|几个工作日|什么时候|何时|到账|流程|原路|规则|政策|退到哪|到哪|去哪)|"
     r"\b(how long|when)\b.{0,30}\brefund|\brefund\b.{0,20}\b(take|policy|process|arrive)"
 )
 
