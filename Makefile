@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 7860
 
-.PHONY: setup provision provision-llm browser ingest run serve-llm test test-fast eval eval-llm calibrate lint format bench load clean
+.PHONY: setup provision provision-llm browser ingest run serve-llm test test-fast eval eval-qinghe eval-llm calibrate lint format bench load clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ test-fast: $(VENV)/.installed
 
 eval: ingest
 	$(PY) -m eval
+
+# The second, fictional company's raw files, in their own data dir, through the same harness.
+QINGHE := KEFU_KNOWLEDGE_DIR=eval/kbs/qinghe/knowledge KEFU_DATA_DIR=data/qinghe KEFU_MODEL_CACHE_DIR=data/models
+eval-qinghe: setup
+	$(QINGHE) $(PY) ingest.py --quiet
+	$(QINGHE) $(PY) -m eval --gold eval/kbs/qinghe/gold.jsonl --out eval/reports/qinghe
 
 calibrate: ingest
 	$(PY) -m bot calibrate
