@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from bot.tickets.priority import LEVELS, level_for
+from bot.tickets.priority import level_for
 from bot.tickets.store import TicketStore
 from tests.conftest import KNOWLEDGE
 
