@@ -77,6 +77,15 @@ def test_a_table_row_answers_as_one_fact(qinghe):
     assert "19元" in price.text and price.citations[0].locator == "第1页"
 
 
+def test_a_detected_conflict_is_disclosed_where_asked_and_only_there(qinghe):
+    _, _, bot = qinghe
+    for q in ("扫地机电池保修多久", "S2 Pro电池保几年"):  # by name and by model alias
+        a = bot.ask(q)
+        assert "1年" in a.text and "6个月" in a.text, q
+    whole = bot.ask("扫地机器人整机保修多久")  # states "1年" too, but asks about another part
+    assert "1年" in whole.text and "6个月" not in whole.text
+
+
 def test_missing_value_is_said_not_invented(qinghe):
     _, _, bot = qinghe
     a = bot.ask("售后邮箱是多少")

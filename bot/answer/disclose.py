@@ -23,6 +23,32 @@ def _states(text: str, value: str, keyword_hit: bool) -> bool:
     return keyword_hit and bool(figures) and all(f in number_tokens(text) for f in figures)
 
 
+AUTO = "auto-"  # the id prefix of conflicts found at ingest (bot/ingest/conflicts.py)
+# Words that name the kind of value, not what it is about.
+_VALUE_WORDS = frozenset(
+    {"保修期", "保修", "质保", "价格", "收费", "费用", "号码", "电话", "热线", "客服热线"}
+    | {"服务热线", "时间", "时长", "期限", "多久"}
+)
+
+
+def _asks_about(subject: str, question: str, brand: str | None, products: dict) -> bool:
+    """Whether a question names every content word of a conflict's subject: a word's first two
+    characters will do ("扫地机" names "扫地机器人"), and a product is named by the turn's
+    product or any of its aliases ("S2 Pro")."""
+    from bot.index.sparse import _CJK_RUN, _jieba
+
+    words = [w for run in _CJK_RUN.findall(subject) for w in _jieba().lcut(run)]
+    for w in (w for w in words if len(w) >= 2 and w not in _VALUE_WORDS):
+        if w in question or w[:2] in question:
+            continue
+        product = next((p for p, names in products.items() if w.lower() in names), None)
+        if product is None or not (
+            brand == product or any(n in question for n in products[product])
+        ):
+            return False
+    return True
+
+
 class Discloser:
     """Adds conflict and missing-value notes to a draft, with the citations they rest on."""
 
@@ -30,6 +56,8 @@ class Discloser:
         self.corpus = corpus
         self.chunks = chunks
         self.titles = {d.id: d.title for d in corpus.documents}
+        profile = corpus.profile
+        self.products = profile.brand_words() if profile is not None else {}
 
     def __call__(self, draft: Draft, query: str, brand: str | None, lang: str) -> Draft:
         cited = {c.doc_id for c in draft.citations}
@@ -39,6 +67,15 @@ class Discloser:
             if brand is not None and c.brand not in (brand, "general"):
                 continue
             keyword_hit = any(k.lower() in q for k in c.keywords)
+            if (
+                c.kind == "conflict"
+                and c.id.startswith(AUTO)
+                and not (keyword_hit and _asks_about(c.subject, q, brand, self.products))
+            ):
+                # A detected conflict's values can be short ("1年"): unless the question asks
+                # about its subject (电池, not 整机), a neighbouring answer stating one is not
+                # about it.
+                continue
             if c.kind == "conflict":
                 text = self._conflict(c, text, cites, cited, keyword_hit, lang)
             elif (
