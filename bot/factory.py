@@ -50,12 +50,12 @@ def ingest(settings: Settings, *, embedder=None, store=None, progress: bool = Tr
         encoding=settings.tiktoken_encoding,
         progress=progress,
     )
-    report.notes += fit_thresholds(settings, embedder=embedder, store=store)
+    report.notes += fit_thresholds(settings, embedder=embedder, store=store, corpus=corpus)
     report.notes += write_review(settings, corpus, report)
     return report
 
 
-def fit_thresholds(settings: Settings, *, embedder=None, store=None) -> list[str]:
+def fit_thresholds(settings: Settings, *, embedder=None, store=None, corpus=None) -> list[str]:
     """Fit this index's decision thresholds from its knowledge (DATA_DIR/thresholds.json),
     unless a team's own calibration on gold questions is there: that one is kept."""
     from bot.calibrate import write_thresholds
@@ -74,7 +74,9 @@ def fit_thresholds(settings: Settings, *, embedder=None, store=None) -> list[str
 
     # Fitting asks questions and opens no tickets: an in-memory store keeps the real one clean.
     scratch = TicketStore("sqlite://")
-    bot = build_bot(settings, embedder=embedder, store=store, tickets=scratch, chat_log=False)
+    bot = build_bot(
+        settings, embedder=embedder, store=store, tickets=scratch, chat_log=False, corpus=corpus
+    )
     result = fit(bot, defaults)
     if result is None:
         return ["thresholds: too few FAQ questions to fit on; the defaults apply"]
@@ -105,8 +107,11 @@ def open_index(settings: Settings, store, embedder, corpus) -> list:
     return store.all_chunks()
 
 
-def build_bot(settings: Settings, *, embedder=None, store=None, tickets=None, chat_log=True):
-    """Build and warm the whole bot; raises IndexMissingError / CorpusError / ModelError."""
+def build_bot(
+    settings: Settings, *, embedder=None, store=None, tickets=None, chat_log=True, corpus=None
+):
+    """Build and warm the whole bot; raises IndexMissingError / CorpusError / ModelError.
+    `corpus` is the knowledge already loaded (ingest has it); otherwise it is read here."""
     from bot.chain import Kefu
     from bot.chatlog import ChatLog
     from bot.guard.sensitive import SensitiveWords
@@ -114,7 +119,7 @@ def build_bot(settings: Settings, *, embedder=None, store=None, tickets=None, ch
     from bot.ingest.loader import load_corpus
     from bot.retrieve.hybrid import HybridRetriever
 
-    corpus = load_corpus(settings.knowledge_dir)
+    corpus = corpus or load_corpus(settings.knowledge_dir)
     embedder = embedder or build_embedder(settings)
     store = store or build_store(settings)
     chunks = open_index(settings, store, embedder, corpus)

@@ -6,6 +6,7 @@ import re
 
 from bot.answer.extractive import Draft, citation
 from bot.guard.numbers import normalize, number_tokens
+from bot.ingest.conflicts import AUTO
 from bot.messages import say
 from bot.types import Citation, Corpus
 
@@ -23,7 +24,6 @@ def _states(text: str, value: str, keyword_hit: bool) -> bool:
     return keyword_hit and bool(figures) and all(f in number_tokens(text) for f in figures)
 
 
-AUTO = "auto-"  # the id prefix of conflicts found at ingest (bot/ingest/conflicts.py)
 # Words that name the kind of value, not what it is about.
 _VALUE_WORDS = frozenset(
     {"保修期", "保修", "质保", "价格", "收费", "费用", "号码", "电话", "热线", "客服热线"}

@@ -18,6 +18,8 @@ from functools import lru_cache
 from bot.guard.numbers import normalize
 from bot.types import GENERAL, Conflict, ConflictValue, Document, Faq
 
+AUTO = "auto-"  # the id prefix of every conflict or missing value found here
+
 
 def detect(
     documents: Sequence[Document], faqs: Sequence[Faq], known: Sequence[Conflict] = ()
@@ -613,7 +615,7 @@ def _conflict(members: list[_Stmt], ids: set[str]) -> Conflict | None:
         *sorted({s.unit.doc for s in chosen}),
     ]
     digest = "|".join([kind, ",".join(sorted(brands)), *values_docs])
-    base = cid = f"auto-{kind}-{hashlib.sha1(digest.encode()).hexdigest()[:10]}"
+    base = cid = f"{AUTO}{kind}-{hashlib.sha1(digest.encode()).hexdigest()[:10]}"
     n = 2
     while cid in ids:  # the same values in the same documents for two subjects
         cid, n = f"{base}-{n}", n + 1
@@ -749,7 +751,7 @@ def _missing(units: list[_Unit], statements: list[_Stmt]) -> list[Conflict]:
         ends = subject.endswith(what)
         out.append(
             Conflict(
-                id="auto-missing-"
+                id=f"{AUTO}missing-"
                 + hashlib.sha1(f"{u.doc}|{kind}|{subject}".encode()).hexdigest()[:10],
                 kind="missing",
                 brand=u.brand,

@@ -11,6 +11,7 @@ from typing import Protocol
 import numpy as np
 
 from bot.ingest.chunker import chunk_corpus, index_text
+from bot.ingest.conflicts import AUTO
 from bot.types import Corpus
 
 
@@ -50,12 +51,12 @@ class IngestReport:
         missing = [c for c in self.conflicts if c.kind == "missing"]
         lines.append(f"conflicts: {len(found)}")
         for c in found:
-            auto = " (detected)" if c.id.startswith("auto-") else ""
+            auto = " (detected)" if c.id.startswith(AUTO) else ""
             values = " | ".join(f"{v.value} ({v.doc})" for v in c.values)
             lines.append(f"  {c.subject}{auto}: {values}")
         lines.append(f"missing values: {len(missing)}")
         for c in missing:
-            auto = " (detected)" if c.id.startswith("auto-") else ""
+            auto = " (detected)" if c.id.startswith(AUTO) else ""
             lines.append(f"  {c.subject}{auto}: {c.doc}: {c.note}")
         lines += self.notes
         return "\n".join(lines)

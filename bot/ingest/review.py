@@ -6,6 +6,7 @@ from dataclasses import asdict
 
 import yaml
 
+from bot.ingest.conflicts import AUTO
 from bot.types import Corpus
 
 CONFLICTS_FILE = "conflicts.detected.yaml"
@@ -17,7 +18,7 @@ def detected(corpus: Corpus) -> list[dict]:
     can copy an entry there (then it is hand-written and takes precedence) or fix the source."""
     out = []
     for c in corpus.conflicts:
-        if not c.id.startswith("auto-"):
+        if not c.id.startswith(AUTO):
             continue
         entry = {k: v for k, v in asdict(c).items() if v not in ("", (), [])}
         entry["keywords"] = list(c.keywords)
