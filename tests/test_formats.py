@@ -525,6 +525,9 @@ _HTML = """<!DOCTYPE html><html><head><meta charset="gbk"><title>退换货政策
 <tr><td rowspan="2">大家电</td><td>7天</td><td>商家承担</td></tr>
 <tr><td>15天(质量问题)</td><td></td></tr></table>
 <aside>猜你喜欢</aside><footer>版权所有 2024</footer><noscript>请开启 JS</noscript>
+<p class="article-feedback">这篇文章对您有帮助吗?<a href="#">有帮助</a> <a href="#">没帮助</a></p>
+<div id="related_articles"><a href="/a">换货要多久</a></div>
+<div class="cookie-banner">本站使用 Cookie</div><div role="navigation">上一篇</div>
 </body></html>"""
 
 
@@ -534,7 +537,9 @@ def test_html_drops_page_chrome_and_flattens_table(tmp_path):
     conv = convert(path)
     assert conv.title == "退换货政策 - 官方商城"
     text = _text(conv)
-    for noise in ("不要读我", "首页", "登录", "猜你喜欢", "版权所有", "color", "开启 JS"):
+    chrome = ("不要读我", "首页", "登录", "猜你喜欢", "版权所有", "color", "开启 JS")
+    chrome += ("有帮助", "换货要多久", "Cookie", "上一篇")  # marked by class, id or role
+    for noise in chrome:
         assert noise not in text
     by_heading = {s.heading: s.text for s in conv.sections}
     assert by_heading["退换货政策"] == "自签收之日起七天内可申请无理由退货。"

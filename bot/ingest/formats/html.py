@@ -14,6 +14,16 @@ from bot.ingest.formats.tables import row_facts, table_lines
 # Page chrome and machinery, not content.
 _DROP = ("script", "style", "nav", "footer", "header", "aside", "noscript", "template", "svg")
 _DROP += ("iframe", "object", "canvas")
+# Help-centre chrome marked by class, id or role, in the words page templates use (after
+# readability's "unlikely candidates"): "这篇文章对您有帮助吗? 有帮助 没帮助", breadcrumbs, share
+# bars, related-article lists, cookie banners.
+_CHROME = re.compile(
+    r"(?:^|[\s_-])(?:feedback|helpful|rating|vote|breadcrumbs?|crumbs?|share|social|related|"
+    r"recommend|comments?|cookie|gdpr|banner|sidebar|menu|toolbar|pager|pagination|"
+    r"advert|ads?|sponsor|popup|modal|subscribe|newsletter|navigation|skip-link)(?:$|[\s_-])",
+    re.I,
+)
+_CHROME_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "search"})
 _HEADINGS = ("h1", "h2", "h3", "h4")
 # fmt: off
 _BLOCKS = frozenset({
@@ -58,9 +68,19 @@ def _soup(path: Path, raw: bytes):
     soup = BeautifulSoup(text, "html.parser")
     for tag in soup.find_all(_DROP):
         tag.decompose()
+    for tag in soup.find_all(_is_chrome):
+        if not tag.decomposed:
+            tag.decompose()
     for br in soup.find_all("br"):
         br.replace_with(_BR)
     return soup
+
+
+def _is_chrome(tag) -> bool:
+    if tag.name in ("html", "body", "main", "article"):
+        return False
+    marks = " ".join([*tag.get("class", ()), tag.get("id") or ""])
+    return bool(_CHROME.search(marks)) or tag.get("role") in _CHROME_ROLES
 
 
 def _collapse(text: str) -> str:
