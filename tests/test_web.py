@@ -102,6 +102,29 @@ def test_bad_requests_get_clear_json_errors(client, body, status, message):
         assert r.json()["detail"][0]["loc"][0] == "body"  # the details are kept for developers
 
 
+@pytest.mark.parametrize(
+    "path, raw",
+    [
+        ("/api/chat", b'{"question": "\\ud800"}'),  # a lone surrogate
+        ("/api/chat/stream", b'{"question": "\\udfff"}'),
+        ("/api/chat", b'{"question": 1e400}'),  # a float no JSON can hold
+        ("/api/tickets", b'{"session_id": "s-sur", "contact": "\\ud800", "consent": true}'),
+        (
+            "/api/feedback",
+            b'{"session_id": "s", "turn_id": "s:1", "rating": "up", "comment": "\\udfff"}',
+        ),
+    ],
+)
+def test_inputs_json_cannot_echo_get_a_clear_error_not_a_500(client, path, raw):
+    r = client.post(path, content=raw, headers={"content-type": "application/json"})
+    if path.endswith("/stream") and r.status_code == 200:  # the error comes as an SSE event
+        assert "event: error" in r.text and '"status": 400' in r.text
+        return
+    assert r.status_code in (400, 422), r.text
+    assert r.json()["error"]
+    assert "\\ud800" not in r.text and "inf" not in r.text.lower()  # the input is not echoed
+
+
 def test_malformed_json_is_a_bad_request(client):
     r = client.post(
         "/api/chat", content=b'{"question": ', headers={"content-type": "application/json"}

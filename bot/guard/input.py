@@ -7,8 +7,14 @@ import unicodedata
 
 from bot.errors import InputError, TooLongError
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
-_JUNK = re.compile(r"[\ufffd\udc80-\udcff]")
+# Invisible characters: zero-width and joiner marks, bidi controls, word joiners and the
+# Unicode tag block (a whole instruction can be written in tag characters, unseen).
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u180e\u200b-\u200f\u2028-\u202e"
+    r"\u2060-\u206f\ufeff\U000e0000-\U000e007f]"
+)
+# U+FFFD and lone surrogates ("\\ud800" in JSON; undecodable bytes under surrogateescape).
+_JUNK = re.compile(r"[\ufffd\ud800-\udfff]")
 
 
 def clean_question(raw: str, max_chars: int) -> str:

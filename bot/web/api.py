@@ -6,16 +6,16 @@ import contextlib
 import dataclasses
 import json
 import logging
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from functools import partial
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, FastAPI, Header, Path, Query, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -79,26 +79,39 @@ class Runtime:
 
 
 # -- request bodies -----------------------------------------------------------------------
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _encodable(value: str | None) -> str | None:
+    """JSON may carry "\\ud800", a character no file or database can store."""
+    if value is not None and _SURROGATE.search(value):
+        raise ValueError("含有无法识别的字符(孤立的代理码位)")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_encodable)]
+
+
 class ChatRequest(BaseModel):
     question: str = Field(..., description="顾客的问题")
     session_id: str | None = Field(None, pattern=SESSION_ID, description="会话 ID;不传则新建")
-    brand: str | None = Field(
+    brand: Text | None = Field(
         None, max_length=41, description="限定产品:公司资料(kefu.yaml)中产品的 id"
     )
 
 
 class TicketRequest(BaseModel):
     session_id: str = Field(..., pattern=SESSION_ID)
-    brand: str | None = Field(None, max_length=41, description="限定产品(产品 id)")
-    contact: str | None = Field(None, max_length=200, description="联系方式(需同意后才保存)")
+    brand: Text | None = Field(None, max_length=41, description="限定产品(产品 id)")
+    contact: Text | None = Field(None, max_length=200, description="联系方式(需同意后才保存)")
     consent: bool = Field(False, description="顾客同意保存联系方式")
 
 
 class FeedbackRequest(BaseModel):
     session_id: str = Field(..., pattern=SESSION_ID)
-    turn_id: str = Field(..., max_length=240, description="回答里的 turn_id")
+    turn_id: Text = Field(..., max_length=240, description="回答里的 turn_id")
     rating: Literal["up", "down"]
-    comment: str | None = Field(None, max_length=MAX_COMMENT_CHARS)
+    comment: Text | None = Field(None, max_length=MAX_COMMENT_CHARS)
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -283,12 +296,26 @@ def api_router(rt: Runtime) -> APIRouter:
     return r
 
 
+def _printable(value) -> str:
+    """Text that JSON can carry: lone surrogates (from "\\ud800" in a request) replaced."""
+    return str(value).encode("utf-8", "replace").decode("utf-8")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Every error the API returns is JSON {"error": "<中文>"} with the fitting status."""
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError):
-        errors = jsonable_encoder(exc.errors())
+        # Never the input itself: a lone surrogate or 1e400 cannot be written as JSON, and a
+        # hostile value has no business being echoed back.
+        errors = [
+            {
+                "type": _printable(e.get("type", "")),
+                "loc": [x if isinstance(x, int) else _printable(x) for x in e.get("loc", ())],
+                "msg": _printable(e.get("msg", "")),
+            }
+            for e in exc.errors()
+        ]
         if any(e.get("type") == "json_invalid" for e in errors):
             return error(400, BAD_JSON, detail=errors)
         fields = sorted({".".join(str(x) for x in e.get("loc", ())[1:]) for e in errors} - {""})
