@@ -33,6 +33,7 @@ _RULE_REASONS = frozenset(
 )
 _PIECES = re.compile(r"[^。!?!?\n]*(?:[。!?!?]+|\n|$)")
 _ESCALATION_TEXT = {"unresolved": "escalated_unresolved"}
+_TRIGGER_TEXT = {"complaint": "escalated_complaint", "billing": "escalated_billing"}
 
 
 def _stem(name: str) -> str:
@@ -415,7 +416,7 @@ class Kefu:
 
     def _escalate(self, s: TurnState, lang: str):
         if s.trigger is not None:
-            text = say("escalated", lang, self.profile)
+            text = say(_TRIGGER_TEXT.get(s.trigger.category, "escalated"), lang, self.profile)
             if s.trigger.category == "safety":
                 text = safety_advice(s.question, lang, self.profile) + "\n" + text
         else:

@@ -28,6 +28,14 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "zh": "已为您转接人工客服,客服人员会尽快跟进处理。",
         "en": "I've handed this over to a human agent, who will follow up with you shortly.",
     },
+    "escalated_complaint": {
+        "zh": "非常抱歉让您遇到这样的情况,给您添麻烦了。您反映的问题已转给人工客服,会由专人跟进处理。",
+        "en": "I'm very sorry you've had this experience. I've passed your complaint to a human agent, who will take it from here.",
+    },
+    "escalated_billing": {
+        "zh": "费用和退款的问题需要人工核实,已为您转接人工客服,会由专人跟进处理。",
+        "en": "Charges and refunds need a person to check them, so I've handed this to a human agent who will follow up.",
+    },
     "escalated_low_confidence": {
         "zh": "这个问题我没有把握准确回答,已为您转接人工客服,客服人员会尽快跟进。",
         "en": "I'm not confident I can answer this correctly, so I've handed it to a human agent who will follow up.",

@@ -41,7 +41,9 @@ _DOMAIN = re.compile(
 _OFF_TOPIC = re.compile(
     r"比特币|以太坊|虚拟币|加密货币|股票|股价|炒股|基金|理财|彩票|汇率|外汇|黄金价格|天气|气温|"
     r"写(一)?首诗|作诗|写诗|菜谱|食谱|星座|算命|bitcoin|crypto|stock (price|tip)|weather|lottery|"
-    r"exchange rate|horoscope|recipe|poem",
+    r"exchange rate|horoscope|recipe|poem|"
+    # programming requests: "故障代码" is on topic, "写个爬虫" is not
+    r"爬虫|编程|写(一)?(个|段)?(程序|脚本|代码)|python|javascript|\bsql\b|write (a |some )?(code|script|program)",
     re.I,
 )
 _WORDY = re.compile(r"[\u4e00-\u9fffA-Za-z]")

@@ -58,6 +58,9 @@ def stored_text(tmp_path) -> str:
         ("维修多收了我两百块,我要退款", "billing", 3),
         ("手机电池鼓包了", "safety", 1),
         ("浴霸漏电,刚才被电了一下", "safety", 1),
+        # anger and repeated failed repairs, with no complaint keyword of a channel
+        ("网点修了三次都没修好,我要投诉他们", "complaint", 2),
+        ("手机修了两回还是黑屏,什么破售后,给我个说法", "complaint", 2),
     ],
 )
 def test_each_trigger_opens_a_ticket_the_customer_is_told_about(bot, question, category, priority):
@@ -221,6 +224,7 @@ def test_stream_pieces_add_up_to_the_final_answer(bot):
         "推荐几只能涨的股票",
         "明天上海天气怎么样",
         "What's the weather in Beijing?",
+        "帮我写个python爬虫抓点数据",
     ],
 )
 def test_off_topic_questions_get_a_short_refusal_that_says_what_the_bot_does(bot, question):

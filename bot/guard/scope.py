@@ -217,6 +217,10 @@ _TRIGGERS: tuple[tuple[str, int, re.Pattern[str]], ...] = (
         2,
         re.compile(
             r"12315|消协|消费者协会|媒体|曝光|记者|律师|起诉|法院|告你们|投诉你们|投诉.{0,8}(三次|多次|好几次|没人管|没用)|"
+            # repeated failed repairs and plain anger are complaints too, whatever the product
+            r"我要投诉|(修|换|返修)了(两|三|四|五|几|好几|很多|多)(次|回|遍).{0,12}(还|都|没|不|又)|"
+            r"什么破|破售后|垃圾售后|垃圾服务|给(我)?(个)?说法|气死|太差劲|"
+            r"(电话|热线|客服).{0,6}(没人接|打不通|一直占线|没人理|不接)|"
             r"差评|lawyer|\bsue\b|lawsuit|media|journalist|report you",
             re.I,
         ),
@@ -248,10 +252,23 @@ _TRIGGERS: tuple[tuple[str, int, re.Pattern[str]], ...] = (
 _ASKS_HOW = re.compile(
     r"(可以|能不能|能否|怎么|如何|怎样|哪里|在哪|应该).{0,12}(投诉|维权|反映|起诉|退款|退货)|"
     r"(投诉|维权|起诉|乱收费|多收费?).{0,10}(吗|么|呢|怎么办|咋办|多久|多长|时效|期限|拖)\s*[??]?\s*$|"
+    # "我要投诉授权店,打哪个电话?" asks for the channel
+    r"(投诉|维权).{0,15}(打哪个|哪个电话|什么电话|打什么|找谁|找哪|哪个部门|什么渠道|哪个渠道|途径)|"
     # "退款多久到账?" asks about the refund policy; "我要退款" demands one.
     r"(退款|退钱|退货).{0,8}(多久|多长时间|几天|几个工作日|什么时候|何时|到账|流程|原路|规则|政策|退到哪|到哪|去哪)|"
     r"\b(how long|when)\b.{0,30}\brefund|\brefund\b.{0,20}\b(take|policy|process|arrive)"
 )
+
+
+_HAN = re.compile(r"[\u4e00-\u9fff]{2}")
+
+
+def _inverted(word: str, low: str) -> re.Match[str] | None:
+    """A two-character Chinese hazard said the other way round: "进水" as "水倒进去了",
+    "鼓包" as "电池包鼓起来"."""
+    if not _HAN.fullmatch(word):
+        return None
+    return re.search(f"{re.escape(word[1])}.{{0,3}}{re.escape(word[0])}", low)
 
 
 def escalation_trigger(
@@ -261,6 +278,8 @@ def escalation_trigger(
     `escalation_words` are the company's own (its profile): a hazard of its products, say."""
     low = text.lower()
     extra = next((w for w in safety_words if w.lower() in low), None)
+    if extra is None:
+        extra = next((m.group(0) for w in safety_words if (m := _inverted(w, low))), None)
     if extra:
         return Trigger("safety", 1, extra)
     for category, priority, pattern in _TRIGGERS:
