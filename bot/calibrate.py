@@ -53,8 +53,10 @@ def score(cases, states, th: Thresholds) -> tuple[int, int, int]:
 
 
 def sweep(cases: list[dict], states: list, max_wrong: float = MAX_WRONG_ANSWERED) -> dict:
-    """Grid search; ties go to the more conservative (higher) thresholds."""
-    best, curve = None, []
+    """Grid search. Many thresholds usually tie (the questions leave gaps between their
+    scores); of the tied ones the middle is kept, as far as the data allow from the cases on
+    either side, rather than the edge of the plateau, where the next question falls over."""
+    best, tied, curve = None, [], []
     for refuse in np.arange(0.76, 0.90, 0.005):
         for answer in np.arange(refuse, 0.92, 0.005):
             for faq in np.arange(0.86, 0.985, 0.005):
@@ -64,10 +66,13 @@ def sweep(cases: list[dict], states: list, max_wrong: float = MAX_WRONG_ANSWERED
                 correct, answered, wrong = score(cases, states, th)
                 rate = wrong / answered if answered else 0.0
                 curve.append((answered / len(cases), 1 - rate))
-                key = (rate <= max_wrong, correct, -wrong, th.refuse, th.faq, th.answer)
-                if best is None or key > best[0]:
-                    best = (key, th, correct, answered, wrong)
-    _, th, correct, answered, wrong = best
+                key = (rate <= max_wrong, correct, -wrong)
+                if best is None or key > best:
+                    best, tied = key, []
+                if key == best:
+                    tied.append((th.refuse, th.faq, th.answer, th, correct, answered, wrong))
+    tied.sort(key=lambda t: t[:3])
+    *_, th, correct, answered, wrong = tied[len(tied) // 2]
     return {
         "thresholds": {
             "faq_threshold": th.faq,
