@@ -20,10 +20,10 @@ from bot.guard.numbers import keep_supported
 from bot.guard.pii import mask_pii
 from bot.guard.scope import Trigger, escalation_trigger, is_injection
 from bot.guard.sensitive import SensitiveWords
-from bot.ingest.chunker import split_sentences
+from bot.ingest.chunker import is_row_fact, split_sentences
 from bot.messages import say
 from bot.profile import Profile
-from bot.retrieve.answer_type import prefer_stated
+from bot.retrieve.answer_type import addresses, prefer_stated, prefer_whole
 from bot.session import Session, SessionStore, Turn
 from bot.types import Answer, Citation, Corpus, Retrieval
 from bot.understand import Reader, Reading, subject_words
@@ -34,6 +34,30 @@ _RULE_REASONS = frozenset(
 _PIECES = re.compile(r"[^。!?!?\n]*(?:[。!?!?]+|\n|$)")
 _ESCALATION_TEXT = {"unresolved": "escalated_unresolved"}
 _TRIGGER_TEXT = {"complaint": "escalated_complaint", "billing": "escalated_billing"}
+
+
+# Passages quoted beside the top one (Kefu._related): from the first few hits, at most two,
+# FAQs only when fused retrieval scores them nearly as high as the quoted one.
+RELATED_WINDOW = 4
+MAX_RELATED = 2
+RELATED_SCORE = 0.97
+_ROW_KEY = re.compile(r"(?:^|[;;])\s*([^:;:;]{1,30})[::]")
+
+
+def _row_keys(text: str) -> tuple[str, ...]:
+    """A table row's column names ("产品", "项目", "收费"); () for anything else."""
+    return tuple(_ROW_KEY.findall(text.strip())) if is_row_fact(text) else ()
+
+
+def _top_id(state) -> str | None:
+    """The chunk an answered turn was drawn from first."""
+    ret = state.retrieval
+    if state.answer.outcome != "answered" or ret is None or not ret.hits:
+        return None
+    if state.reason == "faq" and ret.faq_match is not None:
+        fid = ret.faq_match.faq.id
+        return next((h.chunk.id for h in ret.hits if h.chunk.faq_id == fid), ret.hits[0].chunk.id)
+    return ret.hits[0].chunk.id
 
 
 def _stem(name: str) -> str:
@@ -232,7 +256,7 @@ class Kefu:
         unresolved = answer.outcome in ("clarify", "refused") and answer.reason != "injection"
         self.sessions.record(
             session,
-            Turn(text, state.query or text, answer.outcome, state.brand),
+            Turn(text, state.query or text, answer.outcome, state.brand, _top_id(state)),
             unresolved=unresolved,
         )
         if log and self.chat_log is not None:
@@ -289,6 +313,8 @@ class Kefu:
         elif r.followup and last and last.outcome == "answered":
             s.query = self._rewrite(s.question, last.query, sess)
             s.brand = s.brand or sess.brand
+            if not self.reader.topics(s.question):
+                s.extra["alone"] = s.question  # it may ask something new: see _retrieve
         else:
             s.query = s.question
             s.brand = s.brand or sess.brand or r.brand_hint
@@ -312,25 +338,69 @@ class Kefu:
         return self.reader.followup_query(last_query, question)
 
     def _retrieve(self, s: TurnState, hold_out: str | None = None) -> TurnState:
-        if s.outcome is None:
-
-            def same_subject(hit) -> bool:
-                c = hit.chunk
-                return self.reader.covers(s.query, f"{c.title} {c.heading} {c.text}", c.brand)
-
-            s.retrieval = ret = self.retriever.retrieve(
-                s.query,
-                s.brand,
-                k=self.settings.top_k,
-                hold_out=hold_out,
-                covers=lambda faq: self.reader.covers(
-                    s.query, f"{faq.question} {' '.join(faq.paraphrases)} {faq.answer}", faq.brand
-                ),
-                prefer=lambda hits: prefer_stated(s.query, hits, same_subject),
+        if s.outcome is not None:
+            return s
+        s.retrieval = self._search(s.query, s.brand, hold_out)
+        alone = s.extra.get("alone")
+        if alone and alone != s.query:
+            # "退了钱多久能到" after a question on returns reads as a follow-up, but asks
+            # something of its own: when it matches the knowledge at least as well alone as
+            # with the last topic carried over, it is a new question.
+            own = self._search(alone, s.brand, hold_out)
+            last = s.session.last()
+            # ...or when the carried topic only finds again what was just answered, while
+            # the question alone finds something else with confidence ("上门要收钱吗" after
+            # a charging fault: not the charging FAQ a second time).
+            again = (
+                last is not None
+                and last.top is not None
+                and s.retrieval.hits
+                and s.retrieval.hits[0].chunk.id == last.top
+                and own.hits
+                and own.hits[0].chunk.id != last.top
+                and own.top_dense >= Thresholds.of(self.settings).refuse
             )
-            if ret.hits and self.reader.topics(s.query):
-                ret.covered = same_subject(ret.hits[0])
+            if own.hits and (own.top_dense >= s.retrieval.top_dense or again):
+                lang, followup = s.reading.lang, s.reading.followup
+                s.query, s.retrieval = alone, own
+                s.reading = dataclasses.replace(
+                    self.reader.read(alone), lang=lang, followup=followup
+                )
         return s
+
+    def _search(self, query: str, brand: str | None, hold_out: str | None) -> Retrieval:
+        """Fused retrieval for one query, with the subject checks that shape it."""
+
+        def same_subject(hit) -> bool:
+            c = hit.chunk
+            return self.reader.covers(query, f"{c.title} {c.heading} {c.text}", c.brand)
+
+        def narrow(hit) -> bool:
+            c = hit.chunk
+            faq = self.retriever.faqs.get(c.faq_id) if c.kind == "faq" else None
+            if faq is not None:
+                return self.reader.narrower(query, faq.question)
+            return is_row_fact(c.text) and self.reader.narrower(query, c.text)  # a table row
+
+        ret = self.retriever.retrieve(
+            query,
+            brand,
+            k=self.settings.top_k,
+            hold_out=hold_out,
+            covers=lambda faq: (
+                self.reader.covers(
+                    query, f"{faq.question} {' '.join(faq.paraphrases)} {faq.answer}", faq.brand
+                )
+                and not self.reader.narrower(query, faq.question)
+            ),
+            fits=lambda faq: addresses(query, faq.answer),
+            prefer=lambda hits: prefer_stated(
+                query, prefer_whole(hits, narrow, same_subject), same_subject
+            ),
+        )
+        if ret.hits and self.reader.topics(query):
+            ret.covered = same_subject(ret.hits[0])
+        return ret
 
     def _decide(self, s: TurnState) -> TurnState:
         if s.outcome is not None:
@@ -455,8 +525,43 @@ class Kefu:
         return self.answerer.from_hits(s.query, ret.hits, lang)
 
     def _supplement(self, s: TurnState, draft: Draft) -> Draft:
-        """A vetted FAQ answer may miss the detail asked about: add the best policy sentence."""
-        return self.answerer.supplement(s.query, draft, s.retrieval.hits, s.reading.lang)
+        """A vetted FAQ answer may miss the detail asked about: add the best policy sentence,
+        and the short passages retrieved as close as the one quoted."""
+        draft = self.answerer.supplement(s.query, draft, s.retrieval.hits, s.reading.lang)
+        return self.answerer.add_related(draft, self._related(s), s.reading.lang)
+
+    def _related(self, s: TurnState) -> list:
+        """Short passages that belong with the quoted one: among the next few hits, table rows
+        of the same table (same columns) and FAQ answers scoring about as high, about the
+        question's subject and not about a part it does not name."""
+        hits = s.retrieval.hits
+        if s.reason == "faq":
+            fid = s.retrieval.faq_match.faq.id
+            top = next((h for h in hits if h.chunk.faq_id == fid), None)
+        else:
+            top = hits[0] if hits else None
+        if top is None:
+            return []
+        query = s.query
+        keys = _row_keys(top.chunk.text)
+        out = []
+        for h in hits[:RELATED_WINDOW]:
+            c = h.chunk
+            if h is top or len(out) >= MAX_RELATED:
+                continue
+            if keys and _row_keys(c.text) == keys and c.doc_id == top.chunk.doc_id:
+                pass  # another row of the same table
+            elif top.chunk.kind == c.kind == "faq" and h.score >= RELATED_SCORE * top.score:
+                pass  # an FAQ retrieved as strongly as the one quoted
+            else:
+                continue
+            faq = self.retriever.faqs.get(c.faq_id)
+            if self.reader.narrower(query, faq.question if faq else c.text):
+                continue
+            if not self.reader.covers(query, f"{c.title} {c.heading} {c.text}", c.brand):
+                continue
+            out.append(c)
+        return out
 
     @staticmethod
     def _guard_numbers(draft: Draft) -> tuple[Draft, bool]:

@@ -13,6 +13,7 @@ class Turn:
     query: str
     outcome: str
     brand: str | None
+    top: str | None = None  # the chunk the answer was drawn from first (its id)
 
 
 @dataclass

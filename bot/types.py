@@ -173,6 +173,8 @@ class FaqMatch:
     score: float
     phrasing: str
     rank: int | None = None  # where the FAQ's chunk landed in the fused hits (None: not in top k)
+    wording: float = 0.0  # how alike the query and this phrasing read (difflib ratio)
+    verbatim: bool = False  # the query is (nearly) this phrasing word for word
 
 
 @dataclass
@@ -187,6 +189,8 @@ class Retrieval:
     # The top hit names every part and product the question names (and it names some):
     # keyword evidence that can carry a question e5 scores low (short, colloquial, a table row).
     covered: bool = False
+    # The closest passage by meaning is also the best keyword match: two retrievers agree.
+    agreed: bool = False
 
 
 @dataclass(frozen=True)

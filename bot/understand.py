@@ -91,6 +91,7 @@ _PARTS = (
     "开关|遥控器|面板|电机|灯泡|滤芯|滤网|电源|插头|显示屏|按键|风扇|压缩机|水箱|整机|"
     "battery|screen|charger|camera|speaker|remote|filter|motor"
 )
+_WHOLE_PRODUCT = frozenset({"整机"})
 _STATE = re.compile(r"碎了|坏了|裂了|进水了|鼓包了|不亮了?|失灵了?|broken|cracked")
 # A word this common in general Chinese (jieba's dictionary counts) says nothing about the
 # subject; the knowledge's rarer words ("滤芯", "主刷") do.
@@ -147,6 +148,7 @@ class Reader:
         names = [re.escape(w) for ws in self.brand_words.values() for w in ws if len(w) > 1]
         parts = [re.escape(w) for ws in self.brand_hints.values() for w in ws if len(w) > 1]
         self._products = _alternation(names)
+        self._names = tuple(w for ws in self.brand_words.values() for w in ws)
         self._parts = re.compile("|".join([*sorted(parts, key=len, reverse=True), _PARTS]), re.I)
         # English product names and aliases bring the product's Chinese name into retrieval.
         self._en_names = [
@@ -224,6 +226,22 @@ class Reader:
             elif topic not in low:
                 return False
         return True
+
+    def narrower(self, question: str, faq_question: str) -> bool:
+        """Whether an FAQ asks about a part the question does not name: "扫地机器人的电池保修多久?"
+        does not answer "扫地机保修多久", however alike the two read. A part counts as named
+        when the question has all its characters ("碎屏" in "屏幕碎了"); 整机, the whole
+        product, narrows nothing."""
+        parts = {
+            p
+            for m in self._parts.finditer(faq_question.lower())
+            if (p := m.group(0)) not in _WHOLE_PRODUCT
+            and not any(p in name for name in self._names)  # "手机" of a product named "X 手机"
+        }
+        low, named = question.lower(), self.topics(question)
+        return bool(parts) and not any(
+            all(ch in low for ch in p) or any(t in p for t in named) for p in parts
+        )
 
     def carries_context(self, rewritten: str, question: str, last_query: str) -> bool:
         """Whether a model's rewrite of a follow-up is a usable standalone question: it keeps

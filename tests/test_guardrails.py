@@ -168,6 +168,20 @@ def test_follow_ups_carry_brand_and_topic(bot, first, followup, doc):
     assert a.outcome == "answered"
 
 
+def test_a_question_with_a_subject_of_its_own_is_not_read_as_the_last_topic(bot):
+    """A chat customers had: the carried-over topic must not answer a new question."""
+    sid = "f-chat-new-subject"
+    for q in ("OPPO 屏幕碎了怎么保修?", "那电池呢", "维修要多久?"):
+        assert bot.ask(q, session_id=sid).outcome == "answered"
+    hotline = bot.ask("你们的客服电话是多少", session_id=sid)
+    assert hotline.outcome == "answered"
+    assert "400-773-6666" in hotline.text and "工作日" not in hotline.text
+    complaint = bot.ask("我要投诉,修了两次还是不行", session_id=sid)
+    assert complaint.outcome == "escalated" and complaint.ticket_id in complaint.text
+    assert "抱歉" in complaint.text  # an apology, not "I am not sure how to answer"
+    assert bot.tickets.get(complaint.ticket_id).category == "complaint"
+
+
 def test_unknown_brand_that_matters_is_asked_then_used(bot):
     a = bot.ask("售后电话是多少?", session_id="cl")
     assert a.outcome == "clarify"

@@ -110,6 +110,24 @@ def test_scope_comes_from_the_knowledges_vocabulary():
     assert not Reader(parse_profile(WASHER)).read("门封圈发霉了怎么办").in_domain
 
 
+def test_an_faq_on_one_part_is_narrower_than_a_question_on_the_product():
+    reader = Reader(parse_profile(WASHER))
+    assert reader.narrower("洗衣机保修多久", "洗衣机的电机保修多久?")
+    assert not reader.narrower("洗衣机电机坏了保修吗", "洗衣机的电机保修多久?")
+    assert not reader.narrower("洗衣机保修多久", "洗衣机整机保修多久?")  # the whole product
+    assert not reader.narrower("屏幕碎了能保修吗", "碎屏怎么保修?")  # 碎屏, in other words
+    assert not reader.narrower("洗衣机保修多久", "蓝湾洗衣机保修多久?")  # no part at all
+
+
+def test_a_hazard_said_the_other_way_round_is_one():
+    from bot.guard.scope import escalation_trigger
+
+    words = ("进水", "漏水")
+    assert escalation_trigger("不小心把水倒进去了", safety_words=words).category == "safety"
+    assert escalation_trigger("洗衣机进水了", safety_words=words).category == "safety"
+    assert escalation_trigger("水箱怎么清洗", safety_words=words) is None
+
+
 def test_competitors_are_refused_unless_the_profile_names_them_as_ours():
     assert Reader(parse_profile(WASHER)).read("海尔的售后电话").other_brand
     ours = parse_profile({"company": "海尔", "products": [{"id": "h", "name": "海尔"}]})

@@ -70,6 +70,14 @@ def test_faq_first_returns_the_vetted_answer_for_a_close_paraphrase(real_bot):
     assert hotline.answer in a.text
 
 
+@pytest.mark.parametrize("question", ["OPPO手机保修多久?", "OPPO手机保修期多久?", "oppo保修几年"])
+def test_the_faq_about_the_subject_asked_wins_over_one_of_the_same_shape(real_bot, question):
+    """ "…保修多久?" reads like the FAQ "修手机要多久?"; the customer asks about the warranty."""
+    a = real_bot.ask(question, log=False)
+    assert a.outcome == "answered"
+    assert "保修期" in a.text and "48小时" not in a.text
+
+
 def test_conflicting_sources_are_both_shown(real_bot):
     a = real_bot.ask("OPPO 售后电话是多少", log=False)
     assert "400-773-6666" in a.text and "4001-666-888" in a.text

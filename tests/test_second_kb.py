@@ -102,6 +102,35 @@ def test_the_bot_speaks_for_this_company(qinghe):
     assert bot.ask("净化器冒烟了还有焦味").outcome == "escalated"  # the profile's safety words
 
 
+def test_the_whole_product_is_answered_before_one_part(qinghe):
+    _, _, bot = qinghe
+    a = bot.ask("扫地机保修多久")
+    assert a.outcome == "answered"
+    assert "整机" in a.text and "1年" in a.text and "电池" not in a.text
+
+
+def test_rows_asked_about_together_are_given_together(qinghe):
+    _, _, bot = qinghe
+    a = bot.ask("两种滤芯各多少钱")
+    assert a.outcome == "answered"
+    assert "159元" in a.text and "129元" in a.text  # HEPA and activated carbon, one table
+
+
+def test_a_follow_up_that_asks_something_new_gets_its_own_answer(qinghe):
+    _, _, bot = qinghe
+    bot.ask("退货怎么弄", session_id="q-refund")
+    a = bot.ask("退了钱多久能到", session_id="q-refund")
+    assert a.outcome == "answered" and "3-7个工作日" in a.text
+    assert a.text.count("3-7") == 1  # the same fact from a second FAQ is not said twice
+
+
+def test_a_hazard_said_the_other_way_round_is_still_a_hazard(qinghe):
+    _, _, bot = qinghe
+    a = bot.ask("不小心把水倒进净化器里了")  # the profile lists 进水
+    assert a.outcome == "escalated" and a.ticket_id
+    assert bot.tickets.get(a.ticket_id).category == "safety"
+
+
 def test_eval_on_the_second_company_holds_its_floors(qinghe):
     """The gold questions were written from a brief of the company, never from its files."""
     from eval.harness import OURS, run_eval
@@ -110,9 +139,10 @@ def test_eval_on_the_second_company_holds_its_floors(qinghe):
     gold = ROOT / "eval" / "kbs" / "qinghe" / "gold.jsonl"
     run = run_eval(bot, "test", baselines=False, calibration=False, gold=gold, llm=False)
     m = run.metrics[OURS]["overall"]
-    # just under what was measured (outcome 93.1%, key facts 72.5% on the test split)
-    assert m["outcome_accuracy"] >= 0.90
-    assert m["key_fact_accuracy"] >= 0.70
+    # under what was measured (outcome 100%, key facts 90.9% on the test split), within the
+    # issue's 5 points of the sample knowledge base (100%, 89.8%)
+    assert m["outcome_accuracy"] >= 0.95
+    assert m["key_fact_accuracy"] >= 0.85
     assert m["invented_numbers"] == 0 and m["forbidden_hits"] == 0
     assert m["pii_in_storage"] == 0
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.retrieve.answer_type import addresses, asked_types
 from bot.types import Retrieval
 from bot.understand import Reading
 
 FAQ_MAX_RANK = 1
-FAQ_SURE = 0.96
 # How far below the refuse threshold a question may score and still be answered, when the top
-# hit names every part and product it asks about (Retrieval.covered).
+# hit names every part and product it asks about (Retrieval.covered), or the closest passage
+# by meaning is also the best keyword match (Retrieval.agreed: "周末打热线有人接吗").
 COVERED_SLACK = 0.04
 
 
@@ -43,6 +44,16 @@ def _brand_ambiguous(reading: Reading, retrieval: Retrieval) -> bool:
     return len(brands) > 1 or (reading.residual_chars < 4 and bool(brands))
 
 
+def _states_less(fm, retrieval: Retrieval) -> bool:
+    """The question asks for a value (a price, a number, a duration) that the FAQ's answer
+    neither gives nor says is unknown, while a retrieved passage gives it: "两种滤芯各多少钱"
+    is not answered by the FAQ on when to change filters, however alike the two read."""
+    q = retrieval.query
+    if addresses(q, fm.faq.answer):
+        return False
+    return any(p.search(h.chunk.text) for h in retrieval.hits for p in asked_types(q))
+
+
 def decide(reading: Reading, brand: str | None, retrieval: Retrieval, th: Thresholds) -> Decision:
     """answered (faq | retrieval), clarify, refused or escalated (low confidence)."""
     if reading.other_brand:
@@ -55,11 +66,12 @@ def decide(reading: Reading, brand: str | None, retrieval: Retrieval, th: Thresh
     # FAQ-first needs two signals to agree: a close phrasing and a top rank in hybrid retrieval.
     # A near-verbatim phrasing match is trusted on its own.
     ranked = fm is not None and fm.rank is not None and fm.rank < FAQ_MAX_RANK
-    if fm and fm.score >= th.faq and (ranked or fm.score >= FAQ_SURE):
+    if fm and fm.score >= th.faq and (ranked or fm.verbatim) and not _states_less(fm, retrieval):
         return Decision("answered", "faq", fm.score)
     top = retrieval.top_dense
     if not retrieval.hits or (top < th.answer and not reading.in_domain):
         return Decision("refused", "out_of_scope", top)
-    if top < th.refuse and not (retrieval.covered and top >= th.refuse - COVERED_SLACK):
+    evidence = retrieval.covered or retrieval.agreed
+    if top < th.refuse and not (evidence and top >= th.refuse - COVERED_SLACK):
         return Decision("escalated", "low_confidence", top)
     return Decision("answered", "retrieval", top)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from bot.guard.numbers import number_tokens
 from bot.index.sparse import tokenize
 from bot.ingest.chunker import split_sentences
 from bot.types import Chunk, Citation, Faq, Hit
@@ -66,7 +67,7 @@ class ExtractiveAnswerer:
 
     def from_hits(self, query: str, hits: list[Hit], lang: str) -> Draft:
         top = hits[0].chunk
-        body = top.text if top.kind == "faq" else "".join(best_sentences(query, top.text))
+        body = top.text if top.kind == "faq" else "".join(best_sentences(query, top.text)).strip()
         if lang == "en":
             text = (
                 f"According to our knowledge base ({top.title}; original text in Chinese): {body}"
@@ -95,3 +96,22 @@ class ExtractiveAnswerer:
         if citation(doc_hit.chunk) not in cites:
             cites.append(citation(doc_hit.chunk))
         return Draft(f"{draft.text}{lead}{best[0]}", cites)
+
+    def add_related(self, draft: Draft, chunks: list[Chunk], lang: str) -> Draft:
+        """Append short passages that answer the same question alongside the draft's own (the
+        other rows of a price table asked about together, the FAQ on what happens after
+        booking), each cited."""
+        text, cites = draft.text, list(draft.citations)
+        for chunk in chunks:
+            if chunk.text.strip() in text or _repeats(chunk.text, text):
+                continue
+            text += ("\nAlso: " if lang == "en" else "\n另外:") + chunk.text.strip()
+            if citation(chunk) not in cites:
+                cites.append(citation(chunk))
+        return Draft(text, cites)
+
+
+def _repeats(passage: str, text: str) -> bool:
+    """A passage whose figures the text already states, in another FAQ's words, adds nothing."""
+    figures = set(number_tokens(passage))
+    return bool(figures) and figures <= set(number_tokens(text))

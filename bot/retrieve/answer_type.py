@@ -25,8 +25,10 @@ _TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     (
         # asking for the amount ("收费吗", "多少钱"), not talking about fees ("乱收费怎么办")
         re.compile(
-            r"多少钱|多钱|几块|价格|价钱|(收费|费用|收钱|要钱|花钱|付费)(是|大概|一般)?(多少|几|吗|么|不)|"
-            r"收不收|免费吗|how much|\bcost\b|\bprice\b",
+            r"多少钱|多钱|几块|价格(?!一样|相同|统一|不同|有区别|差不多)|价钱|(收费|费用|收钱|要钱|花钱|付费)(是|大概|一般)?(多少|几|吗|么|不)|"
+            r"收不收|免费吗|how much|\bcost\b|\bprice\b|"
+            # "滤网换一个要多少": a bare 多少 after buying or replacing asks the price
+            r"(换|买|配)[^,,。??]{0,4}多少(?=\s*(?:[??!!。,,]|$|呢|啊|呀))",
             re.I,
         ),
         re.compile(r"\d+(?:\.\d+)?\s*(?:元|块)|[¥￥]\s*\d|免费|不收费|free", re.I),
@@ -41,12 +43,25 @@ _TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
         re.compile(r"\d+\s*(?:年|个月|天|小时|分钟|个?工作日)|半年|一年|不保修", re.I),
     ),
 )
+# A passage that says the knowledge lacks a value answers a question asking for it, honestly.
+_SAYS_MISSING = re.compile(
+    r"(没有|未|并未|不曾)(给出|写明|列出|提供|公布|说明|注明|提到)|不能报|查不到|无法确认"
+)
 RUNNER_UP = 20  # how far down the ranked candidates (all of them, at the default candidate_k)
 
 
 def asked_types(question: str) -> list[re.Pattern[str]]:
     """The value patterns a question asks for (none for most questions)."""
     return [value for asks, value in _TYPES if asks.search(question)]
+
+
+def addresses(question: str, text: str) -> int:
+    """How well `text` answers the kind of value `question` asks for: 2 gives it (or the
+    question asks for none), 1 says the knowledge lacks it, 0 neither."""
+    wanted = asked_types(question)
+    if not wanted or any(p.search(text) for p in wanted):
+        return 2
+    return 1 if _SAYS_MISSING.search(text) else 0
 
 
 def prefer_stated(question: str, hits: list[Hit], same_subject: Callable[[Hit], bool]) -> list[Hit]:
@@ -63,5 +78,20 @@ def prefer_stated(question: str, hits: list[Hit], same_subject: Callable[[Hit], 
         return hits
     for i, hit in enumerate(hits[1:RUNNER_UP], 1):
         if states(hit) and same_subject(hit):
+            return [hit, *hits[:i], *hits[i + 1 :]]
+    return hits
+
+
+NARROW_WINDOW = 5  # how far down a passage about the whole subject may come from
+
+
+def prefer_whole(hits: list[Hit], narrow: Callable[[Hit], bool], same_subject) -> list[Hit]:
+    """`hits` with the first passage about the question's whole subject moved to the top, when
+    the top hit is about one part the question does not name ("扫地机保修多久" and the battery
+    FAQ, ahead of the 整机 row)."""
+    if not hits or not narrow(hits[0]):
+        return hits
+    for i, hit in enumerate(hits[1:NARROW_WINDOW], 1):
+        if not narrow(hit) and same_subject(hit):
             return [hit, *hits[:i], *hits[i + 1 :]]
     return hits

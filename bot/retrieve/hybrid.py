@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+from difflib import SequenceMatcher
 
 import numpy as np
 
@@ -16,6 +18,22 @@ SPARSE_DOMINANCE = 1.5
 # text that answers the question out of the top hits.
 FAQ_VOTE_MARGIN = 0.04
 FAQ_OVER_PASSAGE = 0.02
+# How alike (difflib's ratio, punctuation and spaces aside) a question and an FAQ phrasing must
+# read for the phrasing to count as the question itself. A cosine cannot say this: e5 puts
+# "净化器什么时候该换滤芯" at 0.99 from "净化器滤芯多久换一次比较好", another FAQ's question.
+FAQ_VERBATIM = 0.8
+_NOISE = re.compile(r"[\s\W_]+")
+
+
+def wording(question: str, phrasing: str) -> float:
+    """How alike two questions read, word for word (0..1), punctuation and spaces aside."""
+    a, b = _NOISE.sub("", question.lower()), _NOISE.sub("", phrasing.lower())
+    return SequenceMatcher(None, a, b).ratio() if a and b else 0.0
+
+
+def near_verbatim(question: str, phrasing: str) -> bool:
+    """The question is (nearly) the FAQ phrasing word for word."""
+    return wording(question, phrasing) >= FAQ_VERBATIM
 
 
 def brand_filter(brand: str | None) -> list[str] | None:
@@ -75,13 +93,15 @@ class HybridRetriever:
         hold_out: str | None = None,
         covers: Callable[[Faq], bool] | None = None,
         prefer: Callable[[list[Hit]], list[Hit]] | None = None,
+        fits: Callable[[Faq], int] | None = None,
     ) -> Retrieval:
         """Fused hits for `query`. `hold_out` is an FAQ phrasing, or `faq:<id>` for all of an
         FAQ's phrasings, to leave out of FAQ matching as if nobody had written them: ingest
         fits thresholds on questions the index must not answer from their own wording.
         `covers` says whether an FAQ is about what the query asks (the parts and products it
         names); one that is not can neither match nor vote, however close its wording.
-        `prefer` may reorder the ranked candidates before the top `k` are kept."""
+        `prefer` may reorder the ranked candidates before the top `k` are kept; `fits` grades
+        an FAQ's answer by the kind of value asked for (answer_type.addresses; best first)."""
         brands = brand_filter(brand)
         qv = self.embedder.embed_queries([query])[0]
         dense = [
@@ -103,28 +123,57 @@ class HybridRetriever:
         # A customer's wording often matches an FAQ phrasing better than any policy text:
         # the best-matching FAQs vote for their own (atomic) chunks as a third ranked list.
         top_dense = dense[0][1] if dense else 0.0
-        faq_match = None
+        candidates: list[FaqMatch] = []  # best phrasing per FAQ, close to the best FAQ's
         faq_rank: list[str] = []
         for faq_id, phrasing, sim in self.store.query_questions(qv, 8, brands):
             if faq_id not in self.faqs or hold_out in (phrasing, f"faq:{faq_id}"):
                 continue
             if covers is not None and not covers(self.faqs[faq_id]):
                 continue
-            if faq_match is None:
-                faq_match = FaqMatch(self.faqs[faq_id], sim, phrasing)
-            if sim < faq_match.score - FAQ_VOTE_MARGIN or sim < top_dense + FAQ_OVER_PASSAGE:
+            if candidates and sim < candidates[0].score - FAQ_VOTE_MARGIN:
                 break  # results come best first
-            if faq_id not in faq_rank:
+            if all(c.faq.id != faq_id for c in candidates):
+                candidates.append(FaqMatch(self.faqs[faq_id], sim, phrasing))
+            if sim >= top_dense + FAQ_OVER_PASSAGE and faq_id not in faq_rank:
                 faq_rank.append(faq_id)
         for rank, faq_id in enumerate(faq_rank):
             if faq_id in self.faq_chunks:
                 self._vote(fused, self.faq_chunks[faq_id], rank)
         ranked = sorted(fused.values(), key=lambda h: (-h.score, -h.dense))
         hits = (prefer(ranked) if prefer is not None else ranked)[:k]
-        if faq_match is not None:
-            faq_match.rank = next(
-                (i for i, h in enumerate(hits) if h.chunk.faq_id == faq_match.faq.id), None
-            )
+        for c in candidates:
+            c.wording = wording(query, c.phrasing)
+            c.verbatim = c.wording >= FAQ_VERBATIM
+        # FAQs are ranked as fused retrieval placed them: `prefer` judges passages.
+        faq_match = _best_ranked(candidates, ranked[:k], fits)
+        agreed = bool(dense and sparse and dense[0][0] == sparse[0][0])
         return Retrieval(
-            query=query, brand=brand, hits=hits, faq_match=faq_match, top_dense=top_dense
+            query=query,
+            brand=brand,
+            hits=hits,
+            faq_match=faq_match,
+            top_dense=top_dense,
+            agreed=agreed,
         )
+
+
+def _best_ranked(
+    candidates: list[FaqMatch], hits: list[Hit], fits: Callable[[Faq], int] | None
+) -> FaqMatch | None:
+    """Of the FAQs whose phrasings are about as close as the closest: the one the customer
+    typed word for word, else the one fused retrieval ranks highest among those whose answer
+    gives the kind of value asked for. "洗衣机保修期多久" is closest in wording to an FAQ of
+    the same shape ("…多久?") about another subject; fused retrieval ranks the FAQ on 保修期
+    first."""
+    for c in candidates:
+        c.rank = next((i for i, h in enumerate(hits) if h.chunk.faq_id == c.faq.id), None)
+    # "洗衣机保修多久" reads like "洗衣机修一次要多久" too: the closest wording wins.
+    verbatim = sorted((c for c in candidates if c.verbatim), key=lambda c: -c.wording)
+    if verbatim:
+        return verbatim[0]
+    placed = sorted((c for c in candidates if c.rank is not None), key=lambda c: c.rank)
+    if fits is not None:
+        placed.sort(key=lambda c: -fits(c.faq))  # stable: fused rank within each grade
+    if placed:
+        return placed[0]
+    return candidates[0] if candidates else None
