@@ -16,9 +16,9 @@ CANARY = "KFCANARY-9d41"
 # Answered from retrieval, not from a vetted FAQ: these turns are generated.
 GENERATED = [
     "维修单上会写费用明细吗?",
-    "保修期从什么时候开始算?",
+    "手机在保修期内返修还收钱吗?",  # retrieval, not an FAQ answer: the model writes it
     "我在第三方维修点被坑了,还能追回钱吗?",
-    "OPPO 的维修价格在哪里可以查询?",
+    "授权服务中心和直营的有啥区别?",
 ]
 
 

@@ -17,7 +17,12 @@ from bot.types import Hit
 # (what the question asks for, what a passage stating it contains)
 _TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     (
-        re.compile(r"电话|热线|号码|hotline|phone number|number to call", re.I),
+        # "电话打不通", "除了打电话": about calling, not asking for the number
+        re.compile(
+            r"(?<!打)(?:电话|热线|号码)(?!.{0,4}(?:打不通|没人接|占线|不通))|"
+            r"hotline|phone number|number to call",
+            re.I,
+        ),
         re.compile(
             r"(?<!\d)(?:400|800|95\d)[-\s]?\d{3,4}[-\s]?\d{3,4}(?!\d)|(?<!\d)1[3-9]\d{9}(?!\d)"
         ),
@@ -25,7 +30,7 @@ _TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     (
         # asking for the amount ("收费吗", "多少钱"), not talking about fees ("乱收费怎么办")
         re.compile(
-            r"多少钱|多钱|几块|价格(?!一样|相同|统一|不同|有区别|差不多)|价钱|(收费|费用|收钱|要钱|花钱|付费)(是|大概|一般)?(多少|几|吗|么|不)|"
+            r"多少钱|多钱|几块|价格(?!一样|相同|统一|不同|有区别|差不多|.{0,2}(?:在哪|哪里|哪儿|怎么查|查询|公示))|价钱|(收费|费用|收钱|要钱|花钱|付费)(是|大概|一般)?(多少|几|吗|么|不)|"
             r"收不收|免费吗|how much|\bcost\b|\bprice\b|"
             # "滤网换一个要多少": a bare 多少 after buying or replacing asks the price
             r"(换|买|配)[^,,。??]{0,4}多少(?=\s*(?:[??!!。,,]|$|呢|啊|呀))",
