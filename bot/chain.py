@@ -240,11 +240,15 @@ class Kefu:
     def _state(self, question: str, session_id: str | None, brand: str | None) -> TurnState:
         raw = clean_question(question, self.settings.max_question_chars)
         text = self.sensitive.mask(mask_pii(raw))
+        session = self.sessions.get(session_id or uuid.uuid4().hex)
+        reading = self.reader.read(text)
+        if session.lang and not self.reader.says_language(text):
+            reading = dataclasses.replace(reading, lang=session.lang)  # one per conversation
         return TurnState(
             question=text,
             raw=raw,
-            session=self.sessions.get(session_id or uuid.uuid4().hex),
-            reading=self.reader.read(text),
+            session=session,
+            reading=reading,
             brand_param=brand if brand in self.profile.product_ids else None,
         )
 
@@ -254,6 +258,7 @@ class Kefu:
         answer.turn_id = f"{session.id}:{len(session.turns) + 1}"
         answer.latency_ms = (time.perf_counter() - t0) * 1000
         unresolved = answer.outcome in ("clarify", "refused") and answer.reason != "injection"
+        session.lang = state.reading.lang
         self.sessions.record(
             session,
             Turn(text, state.query or text, answer.outcome, state.brand, _top_id(state)),

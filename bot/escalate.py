@@ -97,6 +97,8 @@ class Escalator:
         if contact and consent and ticket.contact != contact:
             # An earlier press already opened this ticket: add the details given now.
             ticket = self.tickets.update_contact(ticket.ticket_id, session.id, contact, True)
+        # 转人工 after a safety ticket returns that ticket: say its priority, not "human"'s.
+        level = LEVELS.get(ticket.priority, level)
         session.ticket_id = ticket.ticket_id
         session.awaiting_contact = not (contact and consent)
         text, cites = say("ticket", lang, self.profile, ticket_id=ticket.ticket_id), []

@@ -24,6 +24,7 @@ class Session:
     pending_question: str | None = None  # the question a clarify turn was about
     unresolved: int = 0  # clarify/refused turns in a row
     ticket_id: str | None = None  # the last ticket opened in this session
+    lang: str | None = None  # the customer's language, from the last turn that showed it
     awaiting_contact: bool = False  # a handover asked for a phone number or e-mail
     offered_contact: str | None = None  # given unasked with the escalation; kept in memory only
 

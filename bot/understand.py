@@ -14,6 +14,9 @@ from functools import lru_cache
 from bot.profile import Profile
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+# Words and ids that belong to no language: a reply of "ok" or "KF-7Q2M9X" is said in either.
+_ID_LIKE = re.compile(r"\b[a-z]{1,4}-[a-z0-9]{4,}\b|\d+")
+_NEUTRAL = re.compile(r"\b(?:ok|okay|yes|no|yep|nope|hi|hello|thanks|thx|y|n)\b")
 _LATIN = re.compile(r"[A-Za-z]")
 # Topics whose answer differs by brand: asking without a brand needs a clarifying question.
 _BRAND_SENSITIVE = re.compile(
@@ -157,6 +160,17 @@ class Reader:
             for w in (p.name_en, *p.aliases)
             if w and w.isascii() and len(w) > 3
         ]
+
+    def says_language(self, text: str) -> bool:
+        """Whether a turn shows the customer's language: not a bare product name ("OPPO"
+        after "哪款产品?"), a ticket id, a number or "ok", which keep the conversation's."""
+        low = _ID_LIKE.sub(" ", text.lower())
+        for pattern, _ in self._en_names:
+            low = pattern.sub(" ", low)
+        for name in sorted(self._names, key=len, reverse=True):
+            low = low.replace(name.lower(), " ")
+        low = _NEUTRAL.sub(" ", low)
+        return bool(_LATIN.search(low)) or len(_CJK.findall(low)) >= 2
 
     def _ours(self, text: str) -> bool:
         """The question uses the knowledge's own vocabulary."""

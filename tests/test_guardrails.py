@@ -129,6 +129,10 @@ def test_handoff_button_is_idempotent_and_reuses_the_bots_own_ticket(bot):
     assert bot.handoff("h").ticket_id == first.ticket_id  # a double click
     escalated = bot.ask("我要退款", session_id="h2")
     assert bot.handoff("h2").ticket_id == escalated.ticket_id
+    hazard = bot.ask("手机电池鼓包了", session_id="h3")
+    pressed = bot.handoff("h3")
+    assert pressed.ticket_id == hazard.ticket_id
+    assert "安全隐患" in pressed.text and "常规问题" not in pressed.text  # its real priority
 
 
 def test_ticket_status_in_chat_is_scoped_to_the_session(bot):
@@ -259,3 +263,17 @@ def test_a_number_given_with_the_escalation_is_used_only_after_a_yes(bot, store_
     bot.ask("不用了,谢谢", session_id="n")
     assert bot.tickets.get(b.ticket_id).contact is None
     assert PHONE not in (store_dir / "chat.jsonl").read_text(encoding="utf-8")
+
+
+def test_a_bare_brand_or_ticket_id_keeps_the_conversations_language(bot):
+    sid = "lang-zh"
+    assert bot.ask("客服电话多少?", session_id=sid).outcome == "clarify"
+    a = bot.ask("OPPO", session_id=sid)
+    assert a.outcome == "answered" and "400-773-6666" in a.text
+    assert "From our" not in a.text and "original text" not in a.text
+    ticket = bot.ask("我要找你们领导", session_id=sid).ticket_id
+    status = bot.ask(ticket, session_id=sid)
+    assert ticket in status.text and "Ticket" not in status.text and "priority" not in status.text
+    en = "lang-en"
+    assert bot.ask("What is the OPPO hotline?", session_id=en).outcome == "answered"
+    assert "Ticket" in bot.ask(bot.ask("I want a human", session_id=en).ticket_id, session_id=en).text
