@@ -49,6 +49,14 @@ def _row_keys(text: str) -> tuple[str, ...]:
     return tuple(_ROW_KEY.findall(text.strip())) if is_row_fact(text) else ()
 
 
+def _unresolved(outcome: str, reason: str | None, reading: Reading) -> bool:
+    """An after-sales question the bot could not settle. Chit-chat, a poem request, another
+    company's product or an injection is refused, but leaves nothing for a person to do."""
+    if outcome == "clarify":
+        return True
+    return outcome == "refused" and reason == "out_of_scope" and reading.in_domain
+
+
 def _top_id(state) -> str | None:
     """The chunk an answered turn was drawn from first."""
     ret = state.retrieval
@@ -257,7 +265,7 @@ class Kefu:
         answer = state.answer
         answer.turn_id = f"{session.id}:{len(session.turns) + 1}"
         answer.latency_ms = (time.perf_counter() - t0) * 1000
-        unresolved = answer.outcome in ("clarify", "refused") and answer.reason != "injection"
+        unresolved = _unresolved(answer.outcome, answer.reason, state.reading)
         session.lang = state.reading.lang
         self.sessions.record(
             session,
@@ -413,7 +421,7 @@ class Kefu:
         d = decide(s.reading, s.brand, s.retrieval, Thresholds.of(self.settings))
         s.outcome, s.reason, s.confidence = d.outcome, d.reason, d.score
         if (
-            d.outcome in ("clarify", "refused")
+            _unresolved(d.outcome, d.reason, s.reading)
             and s.session.unresolved + 1 >= self.settings.unresolved_turns_to_escalate
         ):
             s.outcome, s.reason = "escalated", "unresolved"

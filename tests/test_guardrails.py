@@ -87,11 +87,17 @@ def test_complaint_ticket_quotes_the_response_time_with_its_source(bot):
 
 
 def test_two_unresolved_turns_in_a_row_go_to_a_person(bot):
-    first = bot.ask("今天北京天气怎么样", session_id="u")
-    assert first.outcome == "refused" and first.ticket_id is None
-    second = bot.ask("帮我写一首关于春天的诗", session_id="u")
+    first = bot.ask("客服电话多少?", session_id="u")
+    assert first.outcome == "clarify" and first.ticket_id is None
+    second = bot.ask("保修多久?", session_id="u")  # still no product: a person sorts it out
     assert second.outcome == "escalated" and second.ticket_id
     assert bot.tickets.get(second.ticket_id).category == "unresolved"
+
+
+def test_chit_chat_is_refused_without_a_ticket(bot):
+    for q in ("今天北京天气怎么样", "帮我写一首关于春天的诗", "给我讲个笑话"):
+        a = bot.ask(q, session_id="chat")
+        assert a.outcome == "refused" and a.ticket_id is None, q
 
 
 def test_an_answered_turn_resets_the_unresolved_count(bot):
@@ -276,4 +282,6 @@ def test_a_bare_brand_or_ticket_id_keeps_the_conversations_language(bot):
     assert ticket in status.text and "Ticket" not in status.text and "priority" not in status.text
     en = "lang-en"
     assert bot.ask("What is the OPPO hotline?", session_id=en).outcome == "answered"
-    assert "Ticket" in bot.ask(bot.ask("I want a human", session_id=en).ticket_id, session_id=en).text
+    assert (
+        "Ticket" in bot.ask(bot.ask("I want a human", session_id=en).ticket_id, session_id=en).text
+    )
