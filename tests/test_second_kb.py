@@ -30,6 +30,8 @@ def qinghe(tmp_path_factory, real_embedder):
     shutil.copytree(QINGHE, knowledge)
     settings = make_settings(root / "data", knowledge)
     report = ingest(settings, embedder=real_embedder, progress=False)
+    # Settings read the thresholds ingest has just fitted, as the app does when it starts.
+    settings = make_settings(root / "data", knowledge)
     bot = build_bot(settings, embedder=real_embedder, chat_log=False)
     return settings, report, bot
 
