@@ -162,7 +162,7 @@ class Reader:
         ]
 
     def says_language(self, text: str) -> bool:
-        """Whether a turn shows the customer's language: not a bare product name ("OPPO"
+        """Whether a turn shows the customer's language: not a bare product name ("Qinghe"
         after "哪款产品?"), a ticket id, a number or "ok", which keep the conversation's."""
         low = _ID_LIKE.sub(" ", text.lower())
         for pattern, _ in self._en_names:
