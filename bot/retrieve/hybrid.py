@@ -31,11 +31,6 @@ def wording(question: str, phrasing: str) -> float:
     return SequenceMatcher(None, a, b).ratio() if a and b else 0.0
 
 
-def near_verbatim(question: str, phrasing: str) -> bool:
-    """The question is (nearly) the FAQ phrasing word for word."""
-    return wording(question, phrasing) >= FAQ_VERBATIM
-
-
 def brand_filter(brand: str | None) -> list[str] | None:
     """A known brand narrows the search to it and to brand-neutral knowledge."""
     return [brand, "general"] if brand and brand != "general" else None
