@@ -7,33 +7,29 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from langchain_core.runnables import RunnableLambda
 
 from bot.answer.decide import Thresholds, decide
 from bot.answer.disclose import Discloser
 from bot.answer.extractive import Draft, ExtractiveAnswerer, citation
-from bot.escalate import TICKET_ID, Escalator, safety_advice
+from bot.escalate import TICKET_ID, Escalator
 from bot.guard.input import clean_question
 from bot.guard.numbers import keep_supported
 from bot.guard.pii import mask_pii
-from bot.guard.scope import Trigger, escalation_trigger, is_injection
+from bot.guard.scope import escalation_trigger, is_injection
 from bot.guard.sensitive import SensitiveWords
+from bot.handoff import Handoff
 from bot.ingest.chunker import is_row_fact, split_sentences
 from bot.messages import say
 from bot.profile import Profile
 from bot.retrieve.answer_type import addresses, prefer_stated, prefer_whole
 from bot.session import Session, SessionStore, Turn
-from bot.types import Answer, Citation, Corpus, Retrieval
-from bot.understand import Reader, Reading, subject_words
+from bot.turn import TurnState
+from bot.types import Answer, Citation, Corpus, Reason, Retrieval
+from bot.understand import Reader, subject_words
 
-_RULE_REASONS = frozenset(
-    {"injection", "brand_unknown", "other_brand", "ticket_status", "contact", "unresolved"}
-)
 _PIECES = re.compile(r"[^。!?!?\n]*(?:[。!?!?]+|\n|$)")
-_ESCALATION_TEXT = {"unresolved": "escalated_unresolved"}
-_TRIGGER_TEXT = {"complaint": "escalated_complaint", "billing": "escalated_billing"}
 
 
 # Passages quoted beside the top one (Kefu._related): from the first few hits, at most two,
@@ -49,20 +45,12 @@ def _row_keys(text: str) -> tuple[str, ...]:
     return tuple(_ROW_KEY.findall(text.strip())) if is_row_fact(text) else ()
 
 
-def _unresolved(outcome: str, reason: str | None, reading: Reading) -> bool:
-    """An after-sales question the bot could not settle. Chit-chat, a poem request, another
-    company's product or an injection is refused, but leaves nothing for a person to do."""
-    if outcome == "clarify":
-        return True
-    return outcome == "refused" and reason == "out_of_scope" and reading.in_domain
-
-
 def _top_id(state) -> str | None:
     """The chunk an answered turn was drawn from first."""
     ret = state.retrieval
     if state.answer.outcome != "answered" or ret is None or not ret.hits:
         return None
-    if state.reason == "faq" and ret.faq_match is not None:
+    if state.reason is Reason.FAQ and ret.faq_match is not None:
         fid = ret.faq_match.faq.id
         return next((h.chunk.id for h in ret.hits if h.chunk.faq_id == fid), ret.hits[0].chunk.id)
     return ret.hits[0].chunk.id
@@ -76,26 +64,6 @@ def _stem(name: str) -> str:
 def pieces(text: str) -> list[str]:
     """`text` cut after each sentence end or newline; the pieces join back to `text`."""
     return [p for p in _PIECES.findall(text) if p]
-
-
-@dataclass
-class TurnState:
-    """Everything one turn accumulates as it passes the stages."""
-
-    question: str  # cleaned, PII and sensitive words masked: all that is ever stored
-    session: Session
-    reading: Reading
-    raw: str = ""  # cleaned but unmasked: read once for a consented contact, never stored
-    brand_param: str | None = None
-    query: str = ""
-    brand: str | None = None
-    retrieval: Retrieval | None = None
-    outcome: str | None = None
-    reason: str = ""
-    trigger: Trigger | None = None
-    confidence: float = 0.0
-    answer: Answer | None = None
-    extra: dict = field(default_factory=dict)
 
 
 class Kefu:
@@ -139,6 +107,7 @@ class Kefu:
         # Started and subscribed to the ticket store by the factory; kept here to stop it.
         self.webhook = webhook
         self.escalator = Escalator(tickets, self._cite_doc, self.profile)
+        self.handoffs = Handoff(self.escalator, self.sessions, self.profile)
         self.front = (
             RunnableLambda(self._understand, name="understand")
             | RunnableLambda(self._retrieve, name="retrieve")
@@ -183,7 +152,7 @@ class Kefu:
                     shown += piece
                     yield {"event": "delta", "text": piece}
                 else:
-                    state.extra["llm"] = item
+                    state.generated = item
         state = self._respond(state)
         text = state.answer.text
         # The rest of the answer (a disclosure, or the whole fallback answer when generation
@@ -199,40 +168,21 @@ class Kefu:
         contact: str | None = None,
         consent: bool = False,
         lang: str = "zh",
+        request_key: str | None = None,
     ) -> Answer:
-        """The customer pressed 转人工: open (or return) this conversation's ticket."""
-        session = self.sessions.get(session_id)
-        last = session.last()
-        if session.ticket_id and last and last.outcome == "escalated":
-            key = f"{session.id}:{len(session.turns) - 1}"  # the ticket that turn opened
-        else:
-            key = f"{session.id}:handoff:{len(session.turns)}"
-        contact = contact.strip() if contact and consent else None
-        over = self.escalator.open(
-            session,
-            key=key,
-            category="human",
-            summary=last.question if last else "客户要求转人工",
-            brand=brand or session.brand,
-            lang=lang,
+        """The customer pressed 转人工: the conversation's open ticket, else a new one."""
+        return self.handoffs.press(
+            session_id,
+            brand=brand,
             contact=contact,
             consent=consent,
-        )
-        return Answer(
-            outcome="escalated",
-            text=say("handoff", lang, self.profile) + over.text,
-            citations=over.citations,
-            confidence=1.0,
-            ticket_id=over.ticket_id,
-            reason="handoff",
-            turn_id=f"{session.id}:{len(session.turns)}",
+            lang=lang,
+            request_key=request_key,
         )
 
     def ticket(self, ticket_id: str, session_id: str):
         """The ticket if it belongs to this session, else None (unknown and foreign alike)."""
-        if self.tickets is None or not TICKET_ID.fullmatch(ticket_id.strip()):
-            return None
-        return self.tickets.get(ticket_id.strip(), session_id=session_id)
+        return self.handoffs.ticket(ticket_id, session_id)
 
     def prepare(
         self,
@@ -265,12 +215,18 @@ class Kefu:
         answer = state.answer
         answer.turn_id = f"{session.id}:{len(session.turns) + 1}"
         answer.latency_ms = (time.perf_counter() - t0) * 1000
-        unresolved = _unresolved(answer.outcome, answer.reason, state.reading)
         session.lang = state.reading.lang
         self.sessions.record(
             session,
-            Turn(text, state.query or text, answer.outcome, state.brand, _top_id(state)),
-            unresolved=unresolved,
+            Turn(
+                text,
+                state.query or text,
+                answer.outcome,
+                state.brand,
+                _top_id(state),
+                answer.text,
+            ),
+            unresolved=state.unresolved,
         )
         if log and self.chat_log is not None:
             self.chat_log.write(
@@ -292,23 +248,23 @@ class Kefu:
         r = s.reading
         sess = s.session
         if is_injection(s.raw or s.question):
-            s.outcome, s.reason = "refused", "injection"
+            s.settle("refused", Reason.INJECTION)
             return s
         if sess.awaiting_contact and s.raw:
-            reply = self.escalator.take_contact(sess, s.raw, r.lang)
-            if reply:
-                s.outcome, s.reason, s.extra["text"] = "answered", "contact", reply
+            s.reply = self.escalator.take_contact(sess, s.raw, r.lang)
+            if s.reply:
+                s.settle("answered", Reason.CONTACT)
                 return s
         ticket = TICKET_ID.search(s.question)
         if ticket and self.tickets is not None:
-            s.outcome, s.reason = "answered", "ticket_status"
-            s.extra["ticket_id"] = ticket.group(0).upper()
+            s.settle("answered", Reason.TICKET_STATUS)
+            s.asked_ticket = ticket.group(0).upper()
             return s
         trig = escalation_trigger(
             s.question, self.profile.safety_words, self.profile.escalation_words
         )
         if trig:
-            s.outcome, s.reason, s.trigger = "escalated", f"trigger:{trig.category}", trig
+            s.settle("escalated", Reason.TRIGGER, trig)
             s.brand = s.brand_param or r.brand or sess.brand
             return s
 
@@ -327,7 +283,7 @@ class Kefu:
             s.query = self._rewrite(s.question, last.query, sess)
             s.brand = s.brand or sess.brand
             if not self.reader.topics(s.question):
-                s.extra["alone"] = s.question  # it may ask something new: see _retrieve
+                s.alone = s.question  # it may ask something new: see _retrieve
         else:
             s.query = s.question
             s.brand = s.brand or sess.brand or r.brand_hint
@@ -351,10 +307,10 @@ class Kefu:
         return self.reader.followup_query(last_query, question)
 
     def _retrieve(self, s: TurnState, hold_out: str | None = None) -> TurnState:
-        if s.outcome is not None:
+        if s.settled:
             return s
         s.retrieval = self._search(s.query, s.brand, hold_out)
-        alone = s.extra.get("alone")
+        alone = s.alone
         if alone and alone != s.query:
             # "退了钱多久能到" after a question on returns reads as a follow-up, but asks
             # something of its own: when it matches the knowledge at least as well alone as
@@ -416,15 +372,13 @@ class Kefu:
         return ret
 
     def _decide(self, s: TurnState) -> TurnState:
-        if s.outcome is not None:
+        if s.settled:
             return s
         d = decide(s.reading, s.brand, s.retrieval, Thresholds.of(self.settings))
-        s.outcome, s.reason, s.confidence = d.outcome, d.reason, d.score
-        if (
-            _unresolved(d.outcome, d.reason, s.reading)
-            and s.session.unresolved + 1 >= self.settings.unresolved_turns_to_escalate
-        ):
-            s.outcome, s.reason = "escalated", "unresolved"
+        s.settle(d.outcome, d.reason)
+        s.confidence = d.score
+        if s.unresolved and s.session.unresolved + 1 >= self.settings.unresolved_turns_to_escalate:
+            s.settle("escalated", Reason.UNRESOLVED)
         elif d.outcome == "clarify":
             s.session.pending_question = s.query
         return s
@@ -432,30 +386,30 @@ class Kefu:
     def _respond(self, s: TurnState) -> TurnState:
         lang = s.reading.lang
         text, citations = "", []
-        if s.reason == "ticket_status":
-            text = self.escalator.status(s.extra["ticket_id"], s.session.id, lang)
-        elif s.reason == "contact":
-            text = s.extra["text"]
+        if s.reason is Reason.TICKET_STATUS:
+            text = self.handoffs.status(s.asked_ticket, s.session.id, lang)
+        elif s.reason is Reason.CONTACT:
+            text = s.reply
         elif s.outcome == "answered":
             draft = self._answer(s, lang)
             if draft is not None:
                 text, citations = draft.text, draft.citations
             else:
-                s.outcome, s.reason = "escalated", "number_guard"
+                s.settle("escalated", Reason.NUMBER_GUARD)
         if s.outcome == "clarify":
             text = say("clarify_brand", lang, self.profile)
         elif s.outcome == "refused":
-            key = "refused_injection" if s.reason == "injection" else "refused_scope"
+            key = "refused_injection" if s.reason is Reason.INJECTION else "refused_scope"
             text = say(key, lang, self.profile)
         elif s.outcome == "escalated":
-            text, citations = self._escalate(s, lang)
+            text, citations = self.handoffs.escalate(s, lang)
         s.answer = Answer(
             outcome=s.outcome,
             text=text,
             citations=[self._titled(c) for c in citations],
             confidence=self._confidence(s),
-            ticket_id=s.extra.get("ticket"),
-            reason=s.reason,
+            ticket_id=s.ticket_id,
+            reason=s.reason_text,
             hits=s.retrieval.hits if s.retrieval else [],
             meta=self._meta(s),
         )
@@ -464,7 +418,7 @@ class Kefu:
     @staticmethod
     def _meta(s: TurnState) -> dict:
         """How the answer was made: which answerer, and what the output guard did."""
-        result = s.extra.get("llm")
+        result = s.generated
         return result.meta() if result is not None else {"answerer": "extractive"}
 
     # -- helpers ------------------------------------------------------------------
@@ -473,9 +427,9 @@ class Kefu:
         nothing survives the number guard."""
         draft = None
         if self._generates(s):
-            if "llm" not in s.extra:  # stream() has already generated it
-                s.extra["llm"] = self.llm.answer(s.query, s.retrieval.hits, lang)
-            draft = s.extra["llm"].draft()
+            if s.generated is None:  # stream() has already generated it
+                s.generated = self.llm.answer(s.query, s.retrieval.hits, lang)
+            draft = s.generated.draft()
         if draft is None:  # no LLM, a vetted FAQ answer, or generation failed: extractive
             draft = self._supplement(s, self._draft(s, lang))
         draft = self.discloser(draft, s.query, s.brand, lang)
@@ -487,36 +441,10 @@ class Kefu:
     def _generates(self, s: TurnState) -> bool:
         """Whether this turn's answer is generated: an LLM is set, the turn is answered from
         retrieval, and no vetted FAQ answer already fits (those are used word for word)."""
-        return (
-            self.llm is not None
-            and s.outcome == "answered"
-            and s.reason not in _RULE_REASONS
-            and s.reason != "faq"
-        )
+        return self.llm is not None and s.outcome == "answered" and s.reason is Reason.RETRIEVAL
 
     def _mask_out(self, text: str) -> str:
         return self.sensitive.mask(mask_pii(text))
-
-    def _escalate(self, s: TurnState, lang: str):
-        if s.trigger is not None:
-            text = say(_TRIGGER_TEXT.get(s.trigger.category, "escalated"), lang, self.profile)
-            if s.trigger.category == "safety":
-                text = safety_advice(s.question, lang, self.profile) + "\n" + text
-        else:
-            key = _ESCALATION_TEXT.get(s.reason, "escalated_low_confidence")
-            text = say(key, lang, self.profile)
-        over = self.escalator.open(
-            s.session,
-            key=f"{s.session.id}:{len(s.session.turns)}",
-            category=s.trigger.category if s.trigger else s.reason,
-            summary=s.question,
-            brand=s.brand,
-            lang=lang,
-            current=s.question,
-            offered=s.raw,
-        )
-        s.extra["ticket"] = over.ticket_id
-        return (text + over.text if over.ticket_id else text), over.citations
 
     def _titled(self, c: Citation) -> Citation:
         """The citation with its source files named by title, for the people reading it."""
@@ -531,7 +459,7 @@ class Kefu:
 
     def _draft(self, s: TurnState, lang: str) -> Draft:
         ret = s.retrieval
-        if s.reason == "faq":
+        if s.reason is Reason.FAQ:
             faq = ret.faq_match.faq
             chunk = next((h.chunk for h in ret.hits if h.chunk.faq_id == faq.id), None)
             return self.answerer.from_faq(faq, chunk, self.titles.get(faq.doc, faq.doc), lang)
@@ -548,7 +476,7 @@ class Kefu:
         of the same table (same columns) and FAQ answers scoring about as high, about the
         question's subject and not about a part it does not name."""
         hits = s.retrieval.hits
-        if s.reason == "faq":
+        if s.reason is Reason.FAQ:
             fid = s.retrieval.faq_match.faq.id
             top = next((h for h in hits if h.chunk.faq_id == fid), None)
         else:
@@ -586,7 +514,7 @@ class Kefu:
         return Draft("".join(kept), draft.citations), bool(kept)
 
     def _confidence(self, s: TurnState) -> float:
-        if s.reason in _RULE_REASONS or s.reason.startswith("trigger"):
+        if s.reason is not None and s.reason.by_rule:
             return 1.0  # decided by a rule, not by a score
         # 0.5 sits on the answer/escalate boundary; 1.0 is a perfect match.
         lo = self.settings.refuse_threshold

@@ -93,6 +93,7 @@ class Escalator:
             contact=contact,
             consent=consent,
             brand=brand,
+            join_open=True,  # one open ticket per conversation
         )
         if contact and consent and ticket.contact != contact:
             # An earlier press already opened this ticket: add the details given now.

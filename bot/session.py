@@ -14,6 +14,7 @@ class Turn:
     outcome: str
     brand: str | None
     top: str | None = None  # the chunk the answer was drawn from first (its id)
+    answer: str = ""  # what the bot replied (masked, as shown)
 
 
 @dataclass

@@ -3,11 +3,50 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Literal
 
 # Knowledge that is about no single product carries this brand; products come from the profile.
 GENERAL = "general"
 Outcome = Literal["answered", "clarify", "refused", "escalated"]
+
+
+class Reason(StrEnum):
+    """Why a turn ended as it did. Equal to its string value, which the API and logs show."""
+
+    FAQ = "faq"  # a vetted FAQ answer fits the question
+    RETRIEVAL = "retrieval"  # quoted from the best-supported passages
+    REPEAT = "repeat"  # the same answer as the turn before, said as such
+    OUT_OF_SCOPE = "out_of_scope"
+    OTHER_BRAND = "other_brand"
+    BRAND_UNKNOWN = "brand_unknown"  # which product: asked back
+    LOW_CONFIDENCE = "low_confidence"
+    NUMBER_GUARD = "number_guard"  # every sentence stated a figure its sources lack
+    INJECTION = "injection"
+    TICKET_STATUS = "ticket_status"
+    CONTACT = "contact"  # the customer's consented contact for their ticket
+    UNRESOLVED = "unresolved"  # too many turns in a row left unsettled
+    TRIGGER = "trigger"  # a safety, complaint or billing rule fired (see Trigger)
+    HANDOFF = "handoff"  # the customer asked for a person with the button
+
+    @property
+    def by_rule(self) -> bool:
+        """Decided by a rule rather than by a retrieval score."""
+        return self in _BY_RULE
+
+
+_BY_RULE = frozenset(
+    {
+        Reason.INJECTION,
+        Reason.BRAND_UNKNOWN,
+        Reason.OTHER_BRAND,
+        Reason.TICKET_STATUS,
+        Reason.CONTACT,
+        Reason.UNRESOLVED,
+        Reason.TRIGGER,
+        Reason.HANDOFF,
+    }
+)
 
 
 @dataclass(frozen=True)

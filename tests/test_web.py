@@ -291,6 +291,55 @@ def test_handoff_opens_one_ticket_per_session_and_only_that_session_sees_it(clie
     assert "未找到该工单" in foreign.json()["error"]
 
 
+def test_a_conversation_has_one_open_ticket_whatever_asks_for_a_person(client, settings):
+    from bot.tickets.store import TicketStore
+
+    session = sid()
+    chat = lambda q: client.post("/api/chat", json={"question": q, "session_id": session}).json()  # noqa: E731
+    pressed = client.post("/api/tickets", json={"session_id": session, "brand": "oppo"}).json()
+    typed = chat("转人工")
+    angry = chat("网点修了三次都没修好,我要投诉他们")
+    safety = chat("手机电池鼓包了还在发烫")
+    assert typed["outcome"] == angry["outcome"] == safety["outcome"] == "escalated"
+    assert typed["ticket_id"] == angry["ticket_id"] == safety["ticket_id"] == pressed["ticket_id"]
+
+    store = TicketStore(settings.tickets_db_url)
+    mine = [t for t in store.list(limit=500) if t.session_id == session]
+    assert [t.ticket_id for t in mine] == [pressed["ticket_id"]]
+    ticket = mine[0]
+    assert ticket.priority == 1  # raised to the most urgent thing said: the swelling battery
+    said = [turn["q"] for turn in ticket.transcript]
+    assert said[-3:] == ["转人工", "网点修了三次都没修好,我要投诉他们", "手机电池鼓包了还在发烫"]
+    assert len(said) == len(set(said))  # each turn once, however many escalations joined
+
+    store.close(ticket.ticket_id)  # once a person closes it, a new request opens a new one
+    after = chat("我还是要找人工")
+    assert after["ticket_id"] and after["ticket_id"] != ticket.ticket_id
+
+
+def test_a_retried_ticket_request_with_its_idempotency_key_gets_the_same_ticket(
+    client, settings
+):
+    from bot.tickets.store import TicketStore
+
+    store = TicketStore(settings.tickets_db_url)
+    first_session, key = sid(), f"retry-{uuid.uuid4().hex}"
+    post = lambda s, k: client.post(  # noqa: E731
+        "/api/tickets", json={"session_id": s}, headers={"Idempotency-Key": k}
+    )
+    first = post(first_session, key).json()
+    store.close(first["ticket_id"])  # even after it was closed, a retry is the same request
+    assert post(first_session, key).json()["ticket_id"] == first["ticket_id"]
+    assert post(first_session, "another-request").json()["ticket_id"] != first["ticket_id"]
+    # Three sessions sharing a key are three customers: three tickets.
+    others = {post(sid(), key).json()["ticket_id"] for _ in range(2)}
+    assert len(others | {first["ticket_id"]}) == 3
+    bad = client.post(
+        "/api/tickets", json={"session_id": sid()}, headers={"Idempotency-Key": "x" * 201}
+    )
+    assert bad.status_code == 422
+
+
 def test_ticket_lookup_needs_a_session(client):
     r = client.get("/api/tickets/KF-ZZZZZZ")
     assert r.status_code == 400 and "会话" in r.json()["error"]

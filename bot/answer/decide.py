@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.retrieve.answer_type import addresses, asked_types
-from bot.types import Retrieval
+from bot.types import Outcome, Reason, Retrieval
 from bot.understand import Reading
 
 FAQ_MAX_RANK = 1
@@ -31,8 +31,8 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Decision:
-    outcome: str
-    reason: str
+    outcome: Outcome
+    reason: Reason
     score: float = 0.0
 
 
@@ -57,21 +57,21 @@ def _states_less(fm, retrieval: Retrieval) -> bool:
 def decide(reading: Reading, brand: str | None, retrieval: Retrieval, th: Thresholds) -> Decision:
     """answered (faq | retrieval), clarify, refused or escalated (low confidence)."""
     if reading.other_brand:
-        return Decision("refused", "other_brand")
+        return Decision("refused", Reason.OTHER_BRAND)
     if reading.off_topic:
-        return Decision("refused", "out_of_scope")
+        return Decision("refused", Reason.OUT_OF_SCOPE)
     if brand is None and reading.brand_sensitive and _brand_ambiguous(reading, retrieval):
-        return Decision("clarify", "brand_unknown")
+        return Decision("clarify", Reason.BRAND_UNKNOWN)
     fm = retrieval.faq_match
     # FAQ-first needs two signals to agree: a close phrasing and a top rank in hybrid retrieval.
     # A near-verbatim phrasing match is trusted on its own.
     ranked = fm is not None and fm.rank is not None and fm.rank < FAQ_MAX_RANK
     if fm and fm.score >= th.faq and (ranked or fm.verbatim) and not _states_less(fm, retrieval):
-        return Decision("answered", "faq", fm.score)
+        return Decision("answered", Reason.FAQ, fm.score)
     top = retrieval.top_dense
     if not retrieval.hits or (top < th.answer and not reading.in_domain):
-        return Decision("refused", "out_of_scope", top)
+        return Decision("refused", Reason.OUT_OF_SCOPE, top)
     evidence = retrieval.covered or retrieval.agreed
     if top < th.refuse and not (evidence and top >= th.refuse - COVERED_SLACK):
-        return Decision("escalated", "low_confidence", top)
-    return Decision("answered", "retrieval", top)
+        return Decision("escalated", Reason.LOW_CONFIDENCE, top)
+    return Decision("answered", Reason.RETRIEVAL, top)

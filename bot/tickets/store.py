@@ -124,6 +124,20 @@ class Ticket:
         )
 
 
+def _join(row: TicketRow, category: str, priority: int, transcript: list[dict], now) -> None:
+    """Fold a later escalation of the same conversation into its open ticket."""
+    if priority < row.priority:
+        row.priority, row.category = priority, category
+    old = json.loads(row.transcript)
+    # Keep what the ticket has and add the turns after the last one it holds (the session's
+    # memory is capped, and another worker or a restart may have lost it: then the new turn).
+    seen = [i for i, turn in enumerate(transcript) if old and turn == old[-1]]
+    row.transcript = json.dumps(
+        old + transcript[seen[-1] + 1 :] if seen else old + transcript[-1:], ensure_ascii=False
+    )
+    row.updated_at = now
+
+
 def new_ticket_id() -> str:
     return "KF-" + "".join(secrets.choice(_ALPHABET) for _ in range(6))
 
@@ -180,8 +194,13 @@ class TicketStore:
         contact: str | None = None,
         consent: bool = False,
         brand: str | None = None,
+        join_open: bool = False,
     ) -> Ticket:
-        """The ticket for `key`, created if new; priority defaults to the category's level."""
+        """The ticket for `key`, created if new; priority defaults to the category's level.
+
+        With `join_open`, a conversation has one ticket at a time: while the session has an
+        open ticket, a new escalation joins it (its transcript grows, its priority rises to
+        the more urgent of the two) instead of opening a second one."""
         if priority is None:
             priority = level_for(category).priority
         elif priority not in LEVELS:
@@ -192,6 +211,18 @@ class TicketStore:
                 existing = s.scalar(select(TicketRow).where(TicketRow.idempotency_key == key))
                 if existing:
                     return Ticket.from_row(existing)
+                current = self._open_row(s, session_id) if join_open else None
+                if current is not None:
+                    _join(current, category, priority, transcript, now)
+                    if contact and consent:
+                        current.contact, current.consent = _consented(contact, consent), True
+                    try:
+                        s.commit()
+                    except OperationalError:
+                        s.rollback()
+                        time.sleep(0.05 * (attempt + 1))
+                        continue
+                    return Ticket.from_row(current)
                 row = TicketRow(
                     ticket_id=new_ticket_id(),
                     idempotency_key=key,
@@ -223,6 +254,21 @@ class TicketStore:
             self._notify(ticket)
             return ticket
         raise RuntimeError("could not create ticket")
+
+    @staticmethod
+    def _open_row(s: Session, session_id: str) -> TicketRow | None:
+        return s.scalar(
+            select(TicketRow)
+            .where(TicketRow.session_id == session_id, TicketRow.status == "open")
+            .order_by(TicketRow.id.desc())
+            .limit(1)
+        )
+
+    def open_for(self, session_id: str) -> Ticket | None:
+        """The session's open ticket, if it has one (the newest)."""
+        with Session(self.engine) as s:
+            row = self._open_row(s, session_id)
+            return Ticket.from_row(row) if row is not None else None
 
     def _notify(self, ticket: Ticket) -> None:
         for callback in list(self._listeners):

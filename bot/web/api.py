@@ -229,7 +229,19 @@ def api_router(rt: Runtime) -> APIRouter:
         )
 
     @r.post("/tickets", status_code=201, summary="转人工:开工单(同一会话重复请求返回同一工单)")
-    async def open_ticket(req: TicketRequest, request: Request):
+    async def open_ticket(
+        req: TicketRequest,
+        request: Request,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                alias="Idempotency-Key",
+                max_length=200,
+                pattern=r"^[\x21-\x7e]+$",
+                description="重试同一请求时带上同一个值,返回同一张工单",
+            ),
+        ] = None,
+    ):
         bot = rt.ready()
         _check_brand(bot, req.brand)
         rt.limiter.check(_client_ip(request), req.session_id)
@@ -241,6 +253,7 @@ def api_router(rt: Runtime) -> APIRouter:
                 contact=req.contact,
                 consent=req.consent,
                 lang="zh",
+                request_key=idempotency_key,
             )
         )
         if not answer.ticket_id:
