@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.guard.pii import find_pii, mask_pii, redact
+from bot.guard.pii import contact_value, mask_pii, redact
 from bot.messages import say
 from bot.profile import Profile
 from bot.session import Session
@@ -27,9 +27,8 @@ _YES = re.compile(
 
 
 def _contact_in(text: str) -> str | None:
-    """The first mainland mobile or e-mail address in `text`."""
-    found = [m for m in find_pii(text) if m.kind in ("mobile", "email")]
-    return found[0].value if found else None
+    """The phone number or e-mail address in `text`, written plainly."""
+    return contact_value(text)
 
 
 @dataclass

@@ -7,6 +7,7 @@ with which wording, and keeps one open ticket per conversation.
 from __future__ import annotations
 
 from bot.escalate import TICKET_ID, Escalator, safety_advice
+from bot.guard.pii import contact_value
 from bot.messages import say
 from bot.profile import Profile
 from bot.session import SessionStore
@@ -67,7 +68,9 @@ class Handoff:
             key = f"{session.id}:request:{request_key}"
         else:
             key = f"{session.id}:handoff:{len(session.turns)}"
-        contact = contact.strip() if contact and consent else None
+        # Only a phone number or e-mail is kept, written plainly: whatever else the free-text
+        # field holds (an ID number, a card) is never stored.
+        contact = contact_value(contact) if contact and consent else None
         over = self.escalator.open(
             session,
             key=key,

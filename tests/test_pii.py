@@ -205,3 +205,66 @@ def test_redact_masks_every_string_in_nested_records_and_keeps_the_rest():
         "ticket": None,
     }
     assert record["transcript"][0]["q"] == f"我的电话{MOBILE}"  # the original is not modified
+
+
+# -- numbers as customers really type them (red-team findings) ------------------------------
+@pytest.mark.parametrize(
+    ("text", "kind", "masked"),
+    [
+        ("身份证 440304 19900101 0011 帮我查", "id_card", "身份证 440304********0011 帮我查"),
+        ("身份证440304-19900101-0011", "id_card", "身份证440304********0011"),
+        ("身份证 110105 19491231 002x", "id_card", "身份证 110105********002X"),
+        ("卡号 622202 1234567890128", "bank_card", "卡号 **** **** **** 0128"),
+        ("串号 49-015420-323751-8", "imei", "串号 49***********18"),
+        ("电话147.1299.4841", "mobile", "电话147****4841"),
+        ("电话 159-1912 0288 找王先生", "mobile", "电话 159****0288 找王先生"),
+        ("打1852-4917-635", "mobile", "打185****7635"),
+        ("(139) 8867-4667 白天都在", "mobile", "139****4667 白天都在"),
+        ("手机 1 3 8 1 2 3 4 5 6 7 8", "mobile", "手机 138****5678"),
+        ("邮箱 zhang.san @ foxmail.com", "email", "邮箱 z***@foxmail.com"),
+        ("zhangsan(at)foxmail.com", "email", "z***@foxmail.com"),
+        ("zhangsan[at]foxmail[dot]com 回我", "email", "z***@foxmail.com 回我"),
+        ("ｚｈａｎｇ＠ｆｏｘｍａｉｌ．ｃｏｍ", "email", "z***@foxmail.com"),
+    ],
+)
+def test_grouped_spaced_and_spelled_out_values_are_found_and_masked(text, kind, masked):
+    assert [m.kind for m in find_pii(text)] == [kind]
+    assert mask_pii(text) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "热线 400-773-6666,每日 7:00-23:00",
+        "2024.12.03 买的,价格 1999 元,型号 PHB110",
+        "保修 1 年 3 个月,维修 2 次",
+        "look at example.com for details",
+        "订单号 0138 1234 5678 9",  # a mobile's digits inside a longer grouped run: not a mobile
+    ],
+)
+def test_dates_prices_hotlines_and_order_numbers_stay_as_written(text):
+    assert find_pii(text) == []
+    assert mask_pii(text) == text
+
+
+def test_a_long_run_of_single_digits_is_scanned_quickly_and_fully():
+    text = " ".join("1" * 4000)
+    assert mask_pii(text) == text  # no valid number in it, and no quadratic blow-up
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("13812345678", "13812345678"),
+        ("我的电话 (139) 8867-4667,下午打", "13988674667"),
+        ("+86 138-1234-5678", "13812345678"),
+        ("Zhang(at)Foxmail.com", "zhang@foxmail.com"),
+        ("座机 010-12345678", "010-12345678"),
+        ("身份证 11010519491231002X", None),
+        ("下午三点以后", None),
+    ],
+)
+def test_a_contact_is_only_ever_a_phone_number_or_an_email_written_plainly(given, kept):
+    from bot.guard.pii import contact_value
+
+    assert contact_value(given) == kept

@@ -340,6 +340,25 @@ def test_a_retried_ticket_request_with_its_idempotency_key_gets_the_same_ticket(
     assert bad.status_code == 422
 
 
+def test_the_contact_field_keeps_only_a_phone_or_email_and_refuses_anything_else(
+    client, settings
+):
+    from bot.tickets.store import TicketStore
+
+    store = TicketStore(settings.tickets_db_url)
+    session = sid()
+    body = {"session_id": session, "contact": "身份证 11010519491231002X", "consent": True}
+    refused = client.post("/api/tickets", json=body)
+    assert refused.status_code == 422 and "手机号" in refused.json()["error"]
+    assert "11010519491231002X" not in refused.text
+    assert store.open_for(session) is None  # nothing half-written
+
+    body["contact"] = "电话 (139) 8867-4667 下午打"
+    opened = client.post("/api/tickets", json=body).json()
+    ticket = store.get(opened["ticket_id"])
+    assert ticket.contact == "13988674667" and ticket.consent
+
+
 def test_ticket_lookup_needs_a_session(client):
     r = client.get("/api/tickets/KF-ZZZZZZ")
     assert r.status_code == 400 and "会话" in r.json()["error"]

@@ -15,25 +15,23 @@ from typing import Any
 # offsets found in the folded text are offsets in the original.
 _HALF_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
-# Digit runs are delimited by [0-9], not \d: \d also matches other scripts' digits.
-_NOT_AFTER_DIGIT = r"(?<![0-9])"
-_NOT_AFTER_GROUP = r"(?<![0-9])(?<![0-9][- ])"  # a grouped number must not continue a run
-
-_MOBILE = re.compile(
-    _NOT_AFTER_GROUP
-    + r"(?P<prefix>\+?86[- ]?)?(?P<num>1[3-9][0-9](?P<sep>[- ])[0-9]{4}(?P=sep)[0-9]{4})(?![- ]?[0-9])"
-    r"|" + _NOT_AFTER_DIGIT + r"(?P<prefix2>\+?86[- ]?)?(?P<num2>1[3-9][0-9]{9})(?![0-9])"
-)
-# Letters may follow the X ("...002X手机"): the check character already rules out chance hits.
-_ID_CARD = re.compile(_NOT_AFTER_DIGIT + r"[1-8][0-9]{16}[0-9Xx](?![0-9])")
-_BANK_CARD = re.compile(
-    _NOT_AFTER_GROUP + r"[0-9]{4}(?:[- ][0-9]{4}){3}(?:[- ][0-9]{1,3})?(?![- ]?[0-9])"
-    r"|" + _NOT_AFTER_DIGIT + r"[0-9]{16,19}(?![0-9])"
-)
-_IMEI = re.compile(_NOT_AFTER_DIGIT + r"[0-9]{15}(?![0-9])")
+# Numbers are read as runs of digit groups: "138-1234-5678", "147.1299.4841", "(139) 8867-4667",
+# "210203 19681202 0549", "86-279010-501678-9" or "1 3 8 1 2 …" typed digit by digit. Groups
+# join when only separators stand between them; a run is split into PII wherever some of its
+# consecutive groups form a valid number. Groups are [0-9] runs, not \d, which also matches
+# other scripts' digits. An ID's check character X may end a group.
+_GROUP = re.compile(r"[0-9]+[Xx]?")
+_GAP = re.compile(r"[ \t\-.·/()]{1,3}")
+_MAX_DIGITS = 21  # +86 and a mobile, or a 19-digit card: no PII is longer
+_MOBILE_DIGITS = re.compile(r"(?:86)?1[3-9][0-9]{9}")
 _EMAIL = re.compile(
-    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![A-Za-z0-9-])"
+    r"(?<![A-Za-z0-9._%+-])(?P<local>[A-Za-z0-9._%+-]+)\s*(?:@|\(at\)|\[at\]|\{at\})\s*"
+    r"(?P<domain>[A-Za-z0-9-]+(?:\s*(?:\.|\(dot\)|\[dot\])\s*[A-Za-z0-9-]+)*"
+    r"\s*(?:\.|\(dot\)|\[dot\])\s*[A-Za-z]{2,})(?![A-Za-z0-9-])",
+    re.I,
 )
+_DOT = re.compile(r"\s*(?:\(dot\)|\[dot\])\s*|\s*\.\s*", re.I)
+_LANDLINE = re.compile(r"(?<![0-9])0[1-9][0-9]{1,2}[- ]?[0-9]{7,8}(?![0-9])")
 
 # Province-level prefixes of GB/T 2260, by region.
 _PROVINCES = frozenset(
@@ -96,23 +94,59 @@ def _digits(s: str) -> str:
     return "".join(c for c in s if "0" <= c <= "9")
 
 
+def _kinds(digits: str) -> list[str]:
+    """What a run of digits (an ID may end in X) is, most specific first: [] for none."""
+    out = []
+    if len(digits) == 18 and id_card_ok(digits):
+        out.append("id_card")
+    if not digits.isdigit():
+        return out
+    if _MOBILE_DIGITS.fullmatch(digits):
+        out.append("mobile")
+    if len(digits) == 15 and luhn_ok(digits):
+        out.append("imei")
+    if 16 <= len(digits) <= 19 and luhn_ok(digits):
+        out.append("bank_card")
+    return out
+
+
+def _runs(folded: str) -> list[list[re.Match]]:
+    """The digit groups of `folded`, joined into runs where only separators part them."""
+    runs: list[list[re.Match]] = []
+    for g in _GROUP.finditer(folded):
+        if runs and _GAP.fullmatch(folded, runs[-1][-1].end(), g.start()):
+            runs[-1].append(g)
+        else:
+            runs.append([g])
+    return runs
+
+
+def _numbers(folded: str) -> list[PiiMatch]:
+    """Mobiles, IDs, IMEIs and cards: spans of consecutive groups of a run whose digits
+    form one (the run's ends count, so a mobile's digits inside a longer run are not one)."""
+    out: list[PiiMatch] = []
+    for run in _runs(folded):
+        for i in range(len(run)):
+            digits = ""
+            for j in range(i, len(run)):
+                digits += run[j].group().upper()
+                if len(digits) > _MAX_DIGITS or ("X" in digits[:-1]):
+                    break
+                start, end = run[i].start(), run[j].end()
+                if digits.startswith("86") and start > 0 and folded[start - 1] == "+":
+                    start -= 1
+                elif start > 0 and folded[start - 1] == "(" and ")" in folded[start:end]:
+                    start -= 1  # "(139) 8867-4667"
+                out += [PiiMatch(k, start, end, folded[start:end]) for k in _kinds(digits)]
+    return out
+
+
 def _candidates(folded: str) -> list[PiiMatch]:
     out: list[PiiMatch] = []
-    if "@" in folded:
+    if "@" in folded or "at" in folded.lower():
         for m in _EMAIL.finditer(folded):
             out.append(PiiMatch("email", m.start(), m.end(), m.group()))
-    for m in _ID_CARD.finditer(folded):
-        if id_card_ok(m.group()):
-            out.append(PiiMatch("id_card", m.start(), m.end(), m.group()))
-    for m in _MOBILE.finditer(folded):
-        out.append(PiiMatch("mobile", m.start(), m.end(), m.group()))
-    for m in _IMEI.finditer(folded):
-        if luhn_ok(m.group()):
-            out.append(PiiMatch("imei", m.start(), m.end(), m.group()))
-    for m in _BANK_CARD.finditer(folded):
-        if luhn_ok(_digits(m.group())):
-            out.append(PiiMatch("bank_card", m.start(), m.end(), m.group()))
-    return out
+    return out + _numbers(folded)
 
 
 def find_pii(text: str) -> list[PiiMatch]:
@@ -131,21 +165,51 @@ def find_pii(text: str) -> list[PiiMatch]:
     ]
 
 
+def _mobile_prefix(v: str) -> str:
+    """The "+86 " a mobile was written with, as written; "" without one."""
+    d = _digits(v)
+    if len(d) != 13:
+        return ""
+    seen = 0
+    for i, ch in enumerate(v):
+        seen += ch.isdigit()
+        if seen == 2:
+            rest = v[i + 1 :]
+            return v[: i + 1] + rest[: len(rest) - len(rest.lstrip(" -"))]
+    return ""
+
+
 def _mask_one(m: PiiMatch) -> str:
     v = m.value.translate(_HALF_WIDTH)
     if m.kind == "mobile":
-        found = _MOBILE.fullmatch(v)
-        prefix = (found.group("prefix") or found.group("prefix2") or "") if found else ""
+        prefix = _mobile_prefix(v)
         d = _digits(v[len(prefix) :])
         return f"{prefix}{d[:3]}****{d[-4:]}"
     if m.kind == "id_card":
-        return f"{v[:6]}********{v[-4:].upper()}"
+        d = "".join(c for c in v.upper() if c.isdigit() or c == "X")
+        return f"{d[:6]}********{d[-4:]}"
     if m.kind == "bank_card":
         return f"**** **** **** {_digits(v)[-4:]}"
     if m.kind == "imei":
-        return f"{v[:2]}{'*' * 11}{v[-2:]}"
-    local, _, domain = v.partition("@")
-    return f"{local[0]}***@{domain}"
+        d = _digits(v)
+        return f"{d[:2]}{'*' * 11}{d[-2:]}"
+    e = _EMAIL.fullmatch(v)
+    domain = _DOT.sub(".", e.group("domain")) if e else v.partition("@")[2]
+    return f"{v[0]}***@{domain}"
+
+
+def contact_value(text: str) -> str | None:
+    """The phone number or e-mail address a customer gave as their contact, written plainly
+    ("13812345678", "name@example.com", "010-12345678"); None when the text holds none."""
+    folded = text.translate(_HALF_WIDTH)
+    for m in find_pii(text):
+        if m.kind == "email":
+            e = _EMAIL.fullmatch(m.value.translate(_HALF_WIDTH))
+            return f"{e.group('local')}@{_DOT.sub('.', e.group('domain'))}".lower()
+        if m.kind == "mobile":
+            return _digits(m.value)[-11:]
+    landline = _LANDLINE.search(folded)
+    return landline.group().replace(" ", "-") if landline else None
 
 
 def _mask_once(text: str) -> str:

@@ -22,6 +22,7 @@ from starlette.routing import Match
 
 from bot.errors import IndexMissingError, InputError, TooLongError
 from bot.feedback import MAX_COMMENT_CHARS, turn_belongs
+from bot.guard.pii import contact_value
 from bot.web.limits import TOO_MANY, RateLimited
 
 if TYPE_CHECKING:
@@ -244,6 +245,8 @@ def api_router(rt: Runtime) -> APIRouter:
     ):
         bot = rt.ready()
         _check_brand(bot, req.brand)
+        if req.contact and req.consent and contact_value(req.contact) is None:
+            return error(422, "联系方式请填写手机号、座机号码或邮箱地址。")
         rt.limiter.check(_client_ip(request), req.session_id)
         answer = await run_in_threadpool(
             partial(
