@@ -387,7 +387,7 @@ class Kefu:
         lang = s.reading.lang
         text, citations = "", []
         if s.reason is Reason.TICKET_STATUS:
-            text = self.handoffs.status(s.asked_ticket, s.session.id, lang)
+            text = self.escalator.status(s.asked_ticket, s.session.id, lang)
         elif s.reason is Reason.CONTACT:
             text = s.reply
         elif s.outcome == "answered":

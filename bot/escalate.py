@@ -26,11 +26,6 @@ _YES = re.compile(
 )
 
 
-def _contact_in(text: str) -> str | None:
-    """The phone number or e-mail address in `text`, written plainly."""
-    return contact_value(text)
-
-
 @dataclass
 class Handover:
     """What an escalation produced: the ticket id (None without a ticket store), text, citations."""
@@ -115,7 +110,7 @@ class Escalator:
         else:
             text += say("next_steps", lang, self.profile, label=label)
         if session.awaiting_contact:
-            given = _contact_in(offered or "")
+            given = contact_value(offered or "")
             if given:  # they gave it unasked: use it only once they say yes
                 session.offered_contact = given
                 text += say("confirm_contact", lang, contact=mask_pii(given))
@@ -128,7 +123,7 @@ class Escalator:
         consented contact for that ticket. Returns the reply, or None if this isn't one."""
         if self.tickets is None or not session.ticket_id or not session.awaiting_contact:
             return None
-        contact = _contact_in(question)
+        contact = contact_value(question)
         if contact is None and session.offered_contact and _YES.match(question):
             contact = session.offered_contact
         session.offered_contact = None  # asked once: a reply that isn't a yes drops it

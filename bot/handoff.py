@@ -96,6 +96,3 @@ class Handoff:
         if self.tickets is None or not TICKET_ID.fullmatch(ticket_id.strip()):
             return None
         return self.tickets.get(ticket_id.strip(), session_id=session_id)
-
-    def status(self, ticket_id: str, session_id: str, lang: str) -> str:
-        return self.escalator.status(ticket_id, session_id, lang)

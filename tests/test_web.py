@@ -317,9 +317,7 @@ def test_a_conversation_has_one_open_ticket_whatever_asks_for_a_person(client, s
     assert after["ticket_id"] and after["ticket_id"] != ticket.ticket_id
 
 
-def test_a_retried_ticket_request_with_its_idempotency_key_gets_the_same_ticket(
-    client, settings
-):
+def test_a_retried_ticket_request_with_its_idempotency_key_gets_the_same_ticket(client, settings):
     from bot.tickets.store import TicketStore
 
     store = TicketStore(settings.tickets_db_url)
@@ -340,9 +338,7 @@ def test_a_retried_ticket_request_with_its_idempotency_key_gets_the_same_ticket(
     assert bad.status_code == 422
 
 
-def test_the_contact_field_keeps_only_a_phone_or_email_and_refuses_anything_else(
-    client, settings
-):
+def test_the_contact_field_keeps_only_a_phone_or_email_and_refuses_anything_else(client, settings):
     from bot.tickets.store import TicketStore
 
     store = TicketStore(settings.tickets_db_url)
@@ -357,6 +353,20 @@ def test_the_contact_field_keeps_only_a_phone_or_email_and_refuses_anything_else
     opened = client.post("/api/tickets", json=body).json()
     ticket = store.get(opened["ticket_id"])
     assert ticket.contact == "13988674667" and ticket.consent
+
+
+def test_contact_given_with_the_button_reaches_the_ticket_a_complaint_opened(client, settings):
+    from bot.tickets.store import TicketStore
+
+    session = sid()
+    complaint = client.post(
+        "/api/chat", json={"question": "我要投诉,修了两次还是坏", "session_id": session}
+    ).json()
+    body = {"session_id": session, "contact": "138 1234 5678", "consent": True}
+    pressed = client.post("/api/tickets", json=body).json()
+    assert pressed["ticket_id"] == complaint["ticket_id"]
+    ticket = TicketStore(settings.tickets_db_url).get(pressed["ticket_id"])
+    assert (ticket.contact, ticket.consent) == ("13812345678", True)
 
 
 def test_ticket_lookup_needs_a_session(client):

@@ -193,9 +193,14 @@ def _mask_one(m: PiiMatch) -> str:
     if m.kind == "imei":
         d = _digits(v)
         return f"{d[:2]}{'*' * 11}{d[-2:]}"
-    e = _EMAIL.fullmatch(v)
-    domain = _DOT.sub(".", e.group("domain")) if e else v.partition("@")[2]
+    _, domain = _email_parts(v)
     return f"{v[0]}***@{domain}"
+
+
+def _email_parts(value: str) -> tuple[str, str]:
+    """An e-mail address as found ("x (at) foxmail . com"): its name and its plain domain."""
+    e = _EMAIL.fullmatch(value.translate(_HALF_WIDTH))
+    return e.group("local"), _DOT.sub(".", e.group("domain"))
 
 
 def contact_value(text: str) -> str | None:
@@ -204,8 +209,7 @@ def contact_value(text: str) -> str | None:
     folded = text.translate(_HALF_WIDTH)
     for m in find_pii(text):
         if m.kind == "email":
-            e = _EMAIL.fullmatch(m.value.translate(_HALF_WIDTH))
-            return f"{e.group('local')}@{_DOT.sub('.', e.group('domain'))}".lower()
+            return "@".join(_email_parts(m.value)).lower()
         if m.kind == "mobile":
             return _digits(m.value)[-11:]
     landline = _LANDLINE.search(folded)

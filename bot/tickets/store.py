@@ -200,7 +200,8 @@ class TicketStore:
 
         With `join_open`, a conversation has one ticket at a time: while the session has an
         open ticket, a new escalation joins it (its transcript grows, its priority rises to
-        the more urgent of the two) instead of opening a second one."""
+        the more urgent of the two) instead of opening a second one; its contact stays as it
+        was (update_contact changes it)."""
         if priority is None:
             priority = level_for(category).priority
         elif priority not in LEVELS:
@@ -214,8 +215,6 @@ class TicketStore:
                 current = self._open_row(s, session_id) if join_open else None
                 if current is not None:
                     _join(current, category, priority, transcript, now)
-                    if contact and consent:
-                        current.contact, current.consent = _consented(contact, consent), True
                     try:
                         s.commit()
                     except OperationalError:
