@@ -394,6 +394,10 @@ class Kefu:
             draft = self._answer(s, lang)
             if draft is not None:
                 text, citations = draft.text, draft.citations
+                last = s.session.last()
+                if last is not None and last.outcome == "answered" and last.answer == text:
+                    # Asked again: the same words once more would read like a machine.
+                    text = say("repeat", lang, self.profile, body=text)
             else:
                 s.settle("escalated", Reason.NUMBER_GUARD)
         if s.outcome == "clarify":

@@ -105,16 +105,30 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "en": "Part of your message was masked.",
     },
     "conflict": {
-        "zh": "请注意,关于{subject},资料之间说法不一:{values}。{advice}",
-        "en": "Please note that our sources disagree on {subject}: {values}. {advice}",
+        "zh": "关于{subject},目前有两种说法:{values}。{advice}",
+        "en": "On {subject}, our sources give different answers: {values}. {advice}",
     },
     "conflict_advice": {
         "zh": "无法确认哪个是现行的说法,请以官方最新公布的信息为准,或联系人工客服核实。",
         "en": "We cannot tell which is current: please check the latest official information or ask a human agent.",
     },
     "conflict_value": {"zh": "{value}[{n}]", "en": "{value} [{n}]"},
-    "conflict_sep": {"zh": ";另一处为 ", "en": "; another says "},
-    "conflict_first": {"zh": "一处为 ", "en": "one says "},
+    "conflict_sep": {"zh": ";另一种是 ", "en": "; another says "},
+    "conflict_first": {"zh": "", "en": "one says "},
+    "from_faq": {
+        "zh": "{body}",
+        "en": "Our after-sales information is in Chinese; here is what it says: {body}",
+    },
+    "from_passage": {
+        "zh": "{body}",
+        "en": "Our after-sales information ({title}) is in Chinese; here is what it says: {body}",
+    },
+    "supplement": {"zh": "\n补充:", "en": "\nMore detail: "},
+    "related": {"zh": "\n另外:", "en": "\nAlso: "},
+    "repeat": {
+        "zh": "和上一条回复一样:{body}\n如果还没有解决您的问题,请告诉我具体情况,或回复“转人工”由人工客服跟进。",
+        "en": "Same as my last reply: {body}\nIf that does not solve it, tell me more, or reply “human” to reach an agent.",
+    },
     "missing": {"zh": "{note}{how_to_find}", "en": "{note} {how_to_find}"},
     "no_answer": {
         "zh": "抱歉,资料中没有找到可以确认的答案。",

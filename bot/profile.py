@@ -4,18 +4,23 @@ Everything company-specific that is not knowledge lives here: the assistant's an
 names, the products with the words that name them, greeting and quick replies, extra safety and
 escalation words, the priority tiers a company publishes, and overrides of the fixed texts.
 Without a profile the bot still works: one unnamed product line, defaults derived from the
-knowledge (the FAQ questions become the suggestions).
+knowledge (the FAQ questions become the suggestions, overall and per product).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from bot.errors import CorpusError
+
+if TYPE_CHECKING:
+    from bot.types import Faq
 
 PROFILE_FILE = "kefu.yaml"
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
@@ -31,6 +36,7 @@ class Product:
     name_en: str = ""
     aliases: tuple[str, ...] = ()  # words that name it: a question using one is about it
     hints: tuple[str, ...] = ()  # words that suggest it (its parts, consumables, features)
+    suggestions: tuple[str, ...] = ()  # its quick replies (the widget with data-brand=<id>)
 
     def label(self, lang: str) -> str:
         return self.name_en if lang == "en" and self.name_en else self.name
@@ -155,6 +161,7 @@ def _products(raw, problems: list[str]) -> tuple[Product, ...]:
                 name_en=_text(p.get("name_en"), where, problems),
                 aliases=_strs(p.get("aliases"), f"{where}.aliases", problems),
                 hints=_strs(p.get("hints"), f"{where}.hints", problems),
+                suggestions=_strs(p.get("suggestions"), f"{where}.suggestions", problems),
             )
         )
     return tuple(out)
@@ -275,3 +282,35 @@ def with_defaults(profile: Profile, faq_questions: list[str]) -> Profile:
         + f"可以为您解答{profile.scope('zh')}的售后问题。"
     )
     return replace(profile, suggestions=suggestions, greeting=greeting)
+
+
+def product_suggestions(
+    profile: Profile, faqs: Iterable[Faq] = (), limit: int = 4
+) -> dict[str, tuple[str, ...]]:
+    """Product id -> its quick replies: its own `suggestions`, else questions of its FAQs.
+
+    Derived ones take one question per FAQ topic first, so four chips ask four different
+    things rather than four ways to reach the hotline. A product with neither gets the
+    profile's suggestions that name no other product (maybe none).
+    """
+    faqs = tuple(faqs)
+    words = profile.brand_words()
+    out = {}
+    for p in profile.products:
+        if p.suggestions:
+            out[p.id] = p.suggestions[:limit]
+            continue
+        own = [f for f in faqs if f.brand == p.id]
+        rank: dict[str, int] = {}  # the n-th FAQ of a topic gets n: spread across topics
+        order = []
+        for i, f in enumerate(own):
+            n = rank[f.topic] = rank.get(f.topic, -1) + 1
+            order.append((n, i, f.question))
+        derived = tuple(dict.fromkeys(q for _, _, q in sorted(order)))[:limit]
+        if not derived:
+            others = [w for pid, ws in words.items() if pid != p.id for w in ws]
+            derived = tuple(
+                s for s in profile.suggestions if not any(w in s.lower() for w in others)
+            )[:limit]
+        out[p.id] = derived
+    return out

@@ -16,7 +16,6 @@ class Reason(StrEnum):
 
     FAQ = "faq"  # a vetted FAQ answer fits the question
     RETRIEVAL = "retrieval"  # quoted from the best-supported passages
-    REPEAT = "repeat"  # the same answer as the turn before, said as such
     OUT_OF_SCOPE = "out_of_scope"
     OTHER_BRAND = "other_brand"
     BRAND_UNKNOWN = "brand_unknown"  # which product: asked back

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from bot.guard.numbers import number_tokens
 from bot.index.sparse import tokenize
 from bot.ingest.chunker import split_sentences
+from bot.messages import say
 from bot.types import Chunk, Citation, Faq, Hit
 
 MAX_SENTENCES = 3
@@ -62,19 +63,14 @@ class ExtractiveAnswerer:
             source=",".join(faq.source),
             text=chunk.text if chunk else faq.answer,
         )
-        lead = "From our FAQ (original text in Chinese): " if lang == "en" else ""
-        return Draft(f"{lead}{faq.answer}", [cite])
+        return Draft(say("from_faq", lang, body=faq.answer), [cite])
 
     def from_hits(self, query: str, hits: list[Hit], lang: str) -> Draft:
         top = hits[0].chunk
         body = top.text if top.kind == "faq" else "".join(best_sentences(query, top.text)).strip()
-        if lang == "en":
-            text = (
-                f"According to our knowledge base ({top.title}; original text in Chinese): {body}"
-            )
-        else:
-            text = f"根据《{top.title}》:{body}"
-        return Draft(text, [citation(top)])
+        # The source goes in the citation list, not in the prose (except to say, in English,
+        # what the Chinese text is).
+        return Draft(say("from_passage", lang, body=body, title=top.title), [citation(top)])
 
     def supplement(self, query: str, draft: Draft, hits: list[Hit], lang: str) -> Draft:
         """Append the top policy chunk's best sentence when it covers query terms the draft lacks."""
@@ -91,7 +87,7 @@ class ExtractiveAnswerer:
         adds = q.intersection(tokenize(best[0])) - have
         if len(adds) < MIN_NEW_TERMS:
             return draft
-        lead = "\nMore detail: " if lang == "en" else "\n补充:"
+        lead = say("supplement", lang)
         cites = list(draft.citations)
         if citation(doc_hit.chunk) not in cites:
             cites.append(citation(doc_hit.chunk))
@@ -105,7 +101,7 @@ class ExtractiveAnswerer:
         for chunk in chunks:
             if chunk.text.strip() in text or _repeats(chunk.text, text):
                 continue
-            text += ("\nAlso: " if lang == "en" else "\n另外:") + chunk.text.strip()
+            text += say("related", lang) + chunk.text.strip()
             if citation(chunk) not in cites:
                 cites.append(citation(chunk))
         return Draft(text, cites)

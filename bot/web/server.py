@@ -18,6 +18,8 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp
 
 from bot.errors import KefuError
 from bot.web.api import LOADING, Runtime, api_router, error, install_error_handlers
@@ -26,7 +28,9 @@ from bot.web.limits import BodyLimitMiddleware, RateLimiter
 if TYPE_CHECKING:
     from bot.chain import Kefu
     from bot.feedback import FeedbackStore
+    from bot.profile import Profile
     from bot.settings import Settings
+    from bot.types import Corpus
 
 log = logging.getLogger("kefu.web")
 
@@ -71,15 +75,43 @@ class StaticFile:
         return Response(data, media_type=self.media_type, headers=headers)
 
 
-def page_defaults(settings: Settings) -> dict:
-    """What the widget and the demo page show before anyone asks: the company profile's
-    assistant name, greeting, quick replies and product ids (a broken profile: none)."""
+class WarningCORSMiddleware(CORSMiddleware):
+    """CORSMiddleware that logs each origin it refuses, once: else a widget embedded on a site
+    missing from KEFU_CORS_ORIGINS fails in the customer's browser with nothing in the log."""
+
+    MAX_WARNED = 100  # the Origin header is the client's to choose: bound what is remembered
+
+    def __init__(self, app: ASGIApp, **kwargs):
+        super().__init__(app, **kwargs)
+        self._warned: set[str] = set()
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        origin = request_headers["origin"]
+        # Same-origin requests are never preflighted, so every refusal here is a real one.
+        refused = not self.is_allowed_origin(origin=origin)
+        if refused and origin not in self._warned and len(self._warned) < self.MAX_WARNED:
+            self._warned.add(origin)
+            log.warning(
+                "kefu: refused a cross-origin call from %r: to embed the widget on that "
+                "site, add it to KEFU_CORS_ORIGINS",
+                origin,
+            )
+        return super().preflight_response(request_headers)
+
+
+def _profile(settings: Settings) -> Profile:
     from bot.profile import Profile, load_profile
 
     try:
-        profile = load_profile(settings.knowledge_dir)
+        return load_profile(settings.knowledge_dir)
     except KefuError:
-        profile = Profile()  # the bot itself reports the problem when it loads
+        return Profile()  # the bot itself reports the problem when it loads
+
+
+def page_defaults(settings: Settings) -> dict:
+    """What the widget and the demo page show before anyone asks: the company profile's
+    assistant name, greeting, quick replies and product ids (a broken profile: none)."""
+    profile = _profile(settings)
     return {
         "title": profile.assistant,
         "company": profile.company,
@@ -90,10 +122,32 @@ def page_defaults(settings: Settings) -> dict:
     }
 
 
-def _inject_defaults(settings: Settings):
+def widget_defaults(settings: Settings, corpus: Corpus | None = None) -> dict:
+    """page_defaults plus each product's quick replies (`product_chips`), for data-brand.
+
+    A product whose profile entry lists no suggestions gets its FAQ questions: from `corpus`
+    (the loaded bot's), else read from the knowledge folder here, and only when one is needed.
+    """
+    from bot.profile import product_suggestions
+
+    d = page_defaults(settings)
+    profile = (corpus.profile if corpus is not None else None) or _profile(settings)
+    faqs = corpus.faqs if corpus is not None else ()
+    if corpus is None and not all(p.suggestions for p in profile.products):
+        from bot.ingest.loader import load_corpus
+
+        with contextlib.suppress(KefuError):  # broken knowledge: the bot reports it
+            faqs = load_corpus(settings.knowledge_dir).faqs
+    d["product_chips"] = {k: list(v) for k, v in product_suggestions(profile, faqs).items()}
+    return d
+
+
+def _inject_defaults(rt: Runtime):
     def transform(data: bytes) -> bytes:
+        corpus = rt.bot.corpus if rt.bot is not None else None
         # ensure_ascii keeps U+2028 and "</script>"-like text inert in a script.
-        blob = json.dumps(page_defaults(settings), ensure_ascii=True).replace("/", "\\/")
+        blob = json.dumps(widget_defaults(rt.settings, corpus), ensure_ascii=True)
+        blob = blob.replace("/", "\\/")
         return data.replace(b"/*kefu:defaults*/ {}", blob.encode())
 
     return transform
@@ -197,7 +251,7 @@ def create_app(
     # Middleware added last runs first: CORS wraps the body limit, so a 413 carries CORS headers.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
-        CORSMiddleware,
+        WarningCORSMiddleware,
         allow_origins=list(settings.cors_origins),
         allow_methods=["GET", "POST"],
         allow_headers=["Content-Type", "X-Kefu-Session"],
@@ -216,7 +270,7 @@ def create_app(
         static_dir / "widget.js",
         "application/javascript; charset=utf-8",
         "public, max-age=3600",
-        transform=_inject_defaults(settings),
+        transform=_inject_defaults(rt),
     )
     demo_page = StaticFile(
         static_dir / "demo.html",

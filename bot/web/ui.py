@@ -29,6 +29,32 @@ EXAMPLES = ["售后电话是多少?", "怎么保修?", "维修要多久?", "怎�
 PLACEHOLDER = "请输入您的售后问题…"
 HANDOFF_LABEL = "转人工"
 
+# The mount in bot/web/server.py passes no css, and mounting overwrites `Blocks.css`, so the
+# header's gr.HTML carries these rules into <head>. They lean on Gradio 6's class names
+# (`top-panel`, `bubble-wrap`, `message-buttons`); tests/test_gradio_ui.py checks the result.
+CSS = """
+/* The chat's toolbar (clear) gets a row of its own above the log instead of floating over
+   the first visible line of a scrolled chat. */
+#kefu-chat .top-panel { position: static; align-self: flex-end; margin: 2px 4px 0 0; }
+#kefu-chat .bubble-wrap { flex: 1 1 0; min-height: 0; }
+/* The greeting is no answer: nothing to rate. */
+#kefu-chat .message-wrap > .bot-row:first-child + .message-buttons { display: none; }
+#kefu-head > .html-container { padding: 0; }
+#kefu-head h2 { margin: 0 0 2px; font-size: 1.3em; }
+#kefu-head p { margin: 0; color: var(--body-text-color-subdued); }
+#kefu-send-row { flex-wrap: nowrap; gap: 8px; }
+#kefu-send-row button { white-space: nowrap; }
+@media (max-width: 640px) {
+  .gradio-container .main.fillable { padding: 8px 12px; }
+  #kefu-head h2 { font-size: 1.1em; }
+  #kefu-head p { font-size: 0.85em; }
+  /* One row of example chips that scrolls sideways, not a column that pushes the input down. */
+  #kefu-examples .gallery { flex-wrap: nowrap; overflow-x: auto; }
+  #kefu-examples .gallery-item { flex: none; }
+  #kefu-send-row button { padding: 8px 12px; }
+}
+"""
+
 
 def _escape(text: str) -> str:
     return html.escape(text).replace("\n", "  \n")
@@ -63,9 +89,19 @@ def session_of(request: gr.Request | None) -> str:
 class ChatUI:
     """The UI's behaviour, apart from the widgets: plain lists and dicts in, the same out."""
 
-    def __init__(self, rt: Runtime, brands: dict[str, str | None] | None = None):
+    def __init__(
+        self, rt: Runtime, brands: dict[str, str | None] | None = None, greeting: str = ""
+    ):
         self.rt = rt
         self.brands = brands or {ALL: None}  # radio label -> product id
+        self.greeting = greeting
+
+    def start(self) -> tuple[list, dict]:
+        """A fresh chat: the greeting alone, shown but never sent to the bot, and no turns."""
+        history = (
+            [{"role": "assistant", "content": _escape(self.greeting)}] if self.greeting else []
+        )
+        return history, {}
 
     def respond(
         self, message: str, history: list, turns: dict, brand: str, request: gr.Request
@@ -104,6 +140,13 @@ class ChatUI:
             log.exception("ui: answer failed")
             history[-1] = {"role": "assistant", "content": INTERNAL}
             yield "", history, turns
+
+    def example(
+        self, sample: list, history: list, turns: dict, brand: str, request: gr.Request
+    ) -> Iterator[tuple[list, dict]]:
+        """A click on an example question asks it; whatever is typed in the box stays there."""
+        for _, shown, now in self.respond(sample[0], history, turns, brand, request):
+            yield shown, now
 
     def handoff(
         self, history: list, turns: dict, brand: str, request: gr.Request
@@ -145,28 +188,60 @@ def build_ui(rt: Runtime) -> gr.Blocks:
 
     d = page_defaults(rt.settings)
     brands = {ALL: None, **dict(zip(d["product_names"], d["products"], strict=True))}
-    ui = ChatUI(rt, brands)
+    ui = ChatUI(rt, brands, greeting=d["greeting"])
     title = " ".join(x for x in (d["company"], d["title"]) if x)
     scope = "、".join(d["product_names"]) or d["company"]
-    with gr.Blocks(title=title) as demo:
-        gr.Markdown(
-            f"## {html.escape(title)}\n{html.escape(scope)}售后问答:"
-            "每条回答都注明出处,没把握时转人工。"
+    greeting, _ = ui.start()
+    # fill_height: the chat takes whatever height the window leaves, so the input row stays on
+    # screen on a phone as on a desktop.
+    with gr.Blocks(title=title, fill_height=True) as demo:
+        gr.HTML(
+            f"<h2>{html.escape(title)}</h2>"
+            f"<p>{html.escape(scope)}售后问答:每条回答都注明出处,没把握时转人工。</p>",
+            elem_id="kefu-head",
+            head=f"<style>{CSS}</style>",
+            js_on_load=None,
         )
         turns = gr.State({})  # chat message index -> turn_id, for feedback
         # With one product line (or none) there is nothing to choose.
-        brand = gr.Radio(list(brands), value=ALL, label="产品", visible=len(brands) > 2)
+        brand = gr.Radio(
+            list(brands),
+            value=ALL,
+            label="产品",
+            show_label=False,
+            container=False,
+            visible=len(brands) > 2,
+        )
         chatbot = gr.Chatbot(
-            label="对话",
-            height=520,
+            greeting,  # a static value: every page load starts from it
+            elem_id="kefu-chat",
+            show_label=False,
+            height=None,
+            min_height=200,
+            scale=1,
+            buttons=[],  # no share / copy-all: only the clear button stays in the toolbar
             group_consecutive_messages=False,  # keep the like event's index = message index
             feedback_options=("Like", "Dislike"),
         )
-        with gr.Row():
-            box = gr.Textbox(placeholder=PLACEHOLDER, show_label=False, scale=8, autofocus=True)
-            send = gr.Button("发送", variant="primary", scale=1, min_width=80)
-            human = gr.Button(HANDOFF_LABEL, scale=1, min_width=80)
-        gr.Examples(d["chips"] or EXAMPLES, inputs=box, label="示例问题")
+        examples = gr.Dataset(
+            components=["textbox"],
+            samples=[[q] for q in d["chips"] or EXAMPLES],
+            label="示例问题",
+            elem_id="kefu-examples",
+            container=False,
+        )
+        with gr.Row(elem_id="kefu-send-row", equal_height=True):
+            box = gr.Textbox(
+                placeholder=PLACEHOLDER,
+                show_label=False,
+                container=False,
+                scale=1,
+                min_width=100,
+                max_lines=4,
+                autofocus=True,
+            )
+            send = gr.Button("发送", variant="primary", scale=0, min_width=64)
+            human = gr.Button(HANDOFF_LABEL, scale=0, min_width=72)
 
         ask = {
             "fn": ui.respond,
@@ -175,8 +250,10 @@ def build_ui(rt: Runtime) -> gr.Blocks:
         }
         box.submit(**ask)
         send.click(**ask)
+        examples.click(ui.example, [examples, chatbot, turns, brand], [chatbot, turns])
         human.click(ui.handoff, [chatbot, turns, brand], [chatbot, turns])
         chatbot.like(ui.like, [turns], None)
-        chatbot.clear(dict, None, turns)  # a cleared chat starts its message indices afresh
+        # A cleared chat starts afresh: the greeting back, message indices from zero.
+        chatbot.clear(ui.start, None, [chatbot, turns])
     demo.queue(default_concurrency_limit=rt.settings.ui_concurrency)
     return demo

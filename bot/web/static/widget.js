@@ -15,11 +15,20 @@
  *                  ignored. Default WeChat green #07c160. Text on it is dark or white,
  *                  whichever reads better.
  *   data-position  "right" (default) or "left": the bottom corner the bubble sits in.
+ *   data-offset    How far to lift the bubble and the desktop panel from the bottom, in pixels
+ *                  ("80" or "80px", at most 500), to clear a sticky bottom bar of the page.
+ *                  Default 0. Under 480px wide the open panel is full screen either way.
  *   data-open      "true" to start with the chat panel open.
  *   data-greeting  The first message the bot shows. Default: the profile's greeting.
- *   data-chips     Quick-reply questions separated by "|". Default: the profile's suggestions
- *                  (else "售后电话是多少?|怎么保修?|维修要多久?|怎么投诉?"); data-chips="" for none.
+ *   data-chips     Quick-reply questions separated by "|". Default with data-brand: that
+ *                  product's suggestions (its `suggestions` in the profile, else its FAQ
+ *                  questions); without: the profile's suggestions; else
+ *                  "售后电话是多少?|怎么保修?|维修要多久?|怎么投诉?". data-chips="" for none.
  *   data-api       Base URL of the kefu API. Default: the origin this script was loaded from.
+ *
+ * The page's origin must be in the server's KEFU_CORS_ORIGINS (unless the page is on the API's
+ * own origin). When it is not, customers are told the chat is not available on this page and
+ * the browser console says which origin to add.
  *
  * From page scripts: window.KefuWidget.open(), .close(), .version.
  * The session id and the last 50 messages are kept in localStorage, per API origin and brand.
@@ -61,15 +70,24 @@
   const BRAND = PRODUCTS.includes(brand) ? brand : null;
   const TITLE = (ds.title || "").trim() || DEFAULTS.title || "售后助手";
   const LEFT = (ds.position || "").trim().toLowerCase() === "left";
+  const OFFSET = (() => {
+    const m = /^\s*(\d{1,4}(?:\.\d+)?)\s*(?:px)?\s*$/i.exec(ds.offset || "");
+    return m ? Math.min(Number(m[1]), 500) : 0;
+  })();
   const GREETING =
     (ds.greeting || "").trim() ||
     DEFAULTS.greeting ||
     `您好,我是${TITLE},保修、维修费用、服务网点、投诉渠道都可以问我。`;
-  const CHIPS = (
-    ds.chips === undefined
-      ? (DEFAULTS.chips || ["售后电话是多少?", "怎么保修?", "维修要多久?", "怎么投诉?"]).join("|")
-      : ds.chips
-  )
+  const GENERIC_CHIPS = ["售后电话是多少?", "怎么保修?", "维修要多久?", "怎么投诉?"];
+  const brandChips = BRAND && DEFAULTS.product_chips ? DEFAULTS.product_chips[BRAND] : null;
+  // With a product, only its own questions: another product's would be asked under this
+  // brand and open junk tickets.
+  const defaultChips = Array.isArray(brandChips)
+    ? brandChips.length
+      ? brandChips
+      : GENERIC_CHIPS
+    : DEFAULTS.chips || GENERIC_CHIPS;
+  const CHIPS = (ds.chips === undefined ? defaultChips.join("|") : ds.chips)
     .split("|")
     .map((s) => s.trim())
     .filter(Boolean)
@@ -137,6 +155,39 @@
   const withBrand = (body) => (BRAND ? { ...body, brand: BRAND } : body);
   const jsonHeaders = { "Content-Type": "application/json" };
 
+  const REFUSED = -1; // a status of our own: the server is up but refuses this page's origin
+  const REFUSED_TEXT = "抱歉,本页面暂时无法使用在线客服,请通过其他方式(如客服电话)联系我们。";
+  let refusal = null; // the probe below, kept once it has found a refusal
+
+  // fetch() rejects alike when the network is down and when CORS refuses the page's origin.
+  // Tell them apart with two GETs of /healthz: an opaque no-cors one succeeds whenever the
+  // server answers; a CORS one fails only if this origin is refused (or the network is down,
+  // but then the opaque one fails too).
+  function refusedOrigin() {
+    if (refusal) return refusal;
+    const reaches = (mode) =>
+      fetch(`${API}/healthz`, { mode, cache: "no-store", credentials: "omit" }).then(
+        () => true,
+        () => false,
+      );
+    refusal = Promise.all([reaches("cors"), reaches("no-cors")]).then(([cors, opaque]) => {
+      const refused = opaque && !cors;
+      if (refused) {
+        const origin = location.origin;
+        console.warn(
+          `[kefu widget] The chat server ${API} refuses requests from this page's origin ` +
+            `${origin}, so the widget cannot answer here. Add "${origin}" to ` +
+            `KEFU_CORS_ORIGINS on that server (a JSON list, e.g. ` +
+            `KEFU_CORS_ORIGINS='["${origin}"]') and restart it.`,
+        );
+      } else {
+        refusal = null; // a network failure: look again next time
+      }
+      return refused;
+    });
+    return refusal;
+  }
+
   async function post(path, body) {
     try {
       const res = await fetch(API + path, {
@@ -147,10 +198,11 @@
       const data = await res.json().catch(() => null);
       return { ok: res.ok, status: res.status, data };
     } catch (e) {
-      return { ok: false, status: 0, data: null };
+      return { ok: false, status: (await refusedOrigin()) ? REFUSED : 0, data: null };
     }
   }
   function errorText(status, data) {
+    if (status === REFUSED) return REFUSED_TEXT;
     if (data && typeof data.error === "string" && data.error) return data.error;
     if (status === 0) return "网络连接失败,请检查网络后重试。";
     if (status === 429) return "请求太频繁,请稍后再试。";
@@ -170,7 +222,8 @@
         body: JSON.stringify(body),
       });
     } catch (e) {
-      return FALLBACK;
+      // Refused here means refused at /api/chat too: say so now rather than ask twice.
+      return (await refusedOrigin()) ? { error: REFUSED_TEXT } : FALLBACK;
     }
     const type = res.headers.get("content-type") || "";
     if (!res.ok) {
@@ -276,12 +329,12 @@ button{display:inline-flex;align-items:center;justify-content:center;border:0;ba
 button:disabled{cursor:default;opacity:.5}
 button:focus-visible,textarea:focus-visible,summary:focus-visible{outline:2px solid #1485ee;outline-offset:2px}
 svg{display:block;width:100%;height:100%;fill:currentColor}
-.bubble{position:fixed;bottom:20px;right:20px;width:56px;height:56px;border-radius:50%;background:var(--a);color:var(--at);box-shadow:0 4px 14px rgba(0,0,0,.25);transition:transform .15s}
+.bubble{position:fixed;bottom:calc(20px + var(--off,0px));right:20px;width:56px;height:56px;border-radius:50%;background:var(--a);color:var(--at);box-shadow:0 4px 14px rgba(0,0,0,.25);transition:transform .15s}
 .bubble:hover{transform:scale(1.06)}
 .bubble svg{width:28px;height:28px}
 .left .bubble{right:auto;left:20px}
 .dot{display:block;position:absolute;top:2px;right:2px;width:14px;height:14px;border-radius:50%;background:#fa5151;border:2px solid #fff}
-.panel{position:fixed;bottom:88px;right:20px;width:370px;height:600px;max-width:calc(100vw - 40px);max-height:calc(100vh - 108px);display:flex;flex-direction:column;background:#ededed;border-radius:12px;overflow:hidden;box-shadow:0 10px 36px rgba(0,0,0,.28)}
+.panel{position:fixed;bottom:calc(88px + var(--off,0px));right:20px;width:370px;height:600px;max-width:calc(100vw - 40px);max-height:calc(100vh - 108px - var(--off,0px));display:flex;flex-direction:column;background:#ededed;border-radius:12px;overflow:hidden;box-shadow:0 10px 36px rgba(0,0,0,.28)}
 .left .panel{right:auto;left:20px}
 .head{display:flex;flex:none;align-items:center;gap:8px;height:52px;padding:0 8px 0 16px;background:var(--a);color:var(--at)}
 .title{display:block;flex:1;min-width:0;font-size:16px;font-weight:600;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
@@ -320,17 +373,15 @@ svg{display:block;width:100%;height:100%;fill:currentColor}
 .fb .down svg{transform:rotate(180deg)}
 .fb button[aria-pressed=true]{border-color:var(--a);background:var(--a);color:var(--at);opacity:1}
 .foot{display:block;flex:none;background:#f7f7f7;border-top:1px solid #dedede}
-.chips{display:flex;gap:8px;overflow-x:auto;padding:8px 12px 0;scrollbar-width:none}
-.chips::after{content:"";flex:none;width:4px}
-.chips::-webkit-scrollbar{display:none}
-.chip{flex:none;height:28px;padding:0 12px;border:1px solid #d6d6d6;border-radius:14px;background:#fff;color:#333;font-size:13px;white-space:nowrap}
+.chips{display:flex;flex-wrap:wrap;gap:6px;max-height:116px;overflow-y:auto;overscroll-behavior:contain;padding:8px 12px 0;scrollbar-width:thin}
+.chip{display:block;flex:none;max-width:100%;height:28px;padding:0 10px;border:1px solid #d6d6d6;border-radius:14px;background:#fff;color:#333;font-size:13px;line-height:26px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .chip:hover{border-color:var(--a)}
 .bar{display:flex;align-items:flex-end;gap:8px;padding:8px 12px 10px}
 textarea{display:block;flex:1;min-width:0;height:38px;max-height:100px;padding:8px 10px;border:0;border-radius:6px;background:#fff;color:#111;font-size:15px;line-height:22px;resize:none;outline:none}
 textarea::placeholder{color:#999}
 .send{flex:none;height:38px;padding:0 16px;border-radius:6px;background:var(--a);color:var(--at);font-weight:600}
 @media (max-width:479px){
-.panel{top:0;left:0;right:0;bottom:0;width:auto;height:auto;max-width:none;max-height:none;border-radius:0}
+.panel,.left .panel{top:var(--vt,0px);right:0;bottom:auto;left:0;width:auto;height:var(--vh,100%);max-width:none;max-height:none;border-radius:0}
 .open .bubble{display:none}
 textarea{font-size:16px}
 }
@@ -382,6 +433,7 @@ textarea{font-size:16px}
   let wantOpen = false; // open() called before the page body existed
   let busy = false;
   let lastTs = 0;
+  let pinned = true; // the log is scrolled to its newest message
 
   function mount() {
     const host = el("div", null, null, { id: "kefu-widget", "data-version": VERSION });
@@ -392,6 +444,7 @@ textarea{font-size:16px}
     const wrap = el("div", `kf ${LEFT ? "left" : "right"}`);
     wrap.style.setProperty("--a", accent.css);
     wrap.style.setProperty("--at", onAccent);
+    if (OFFSET) wrap.style.setProperty("--off", `${OFFSET}px`);
 
     const bubble = el("button", "bubble", null, {
       type: "button",
@@ -428,7 +481,7 @@ textarea{font-size:16px}
     const foot = el("div", "foot");
     const chips = el("div", "chips", null, { role: "group", "aria-label": "常见问题" });
     for (const q of CHIPS) {
-      const c = el("button", "chip", q, { type: "button" });
+      const c = el("button", "chip", q, { type: "button", title: q }); // title: if cut short
       c.addEventListener("click", () => ask(q));
       chips.appendChild(c);
     }
@@ -463,6 +516,14 @@ textarea{font-size:16px}
       }
     });
     input.addEventListener("input", fitInput);
+    log.addEventListener("scroll", () => (pinned = atBottom()), { passive: true });
+    // The log shrinks when a phone keyboard opens, the window is resized or the input grows:
+    // one that showed the newest message keeps showing it.
+    if (window.ResizeObserver) new ResizeObserver(() => pinned && scrollDown()).observe(log);
+    const vv = window.visualViewport;
+    for (const target of vv ? [window, vv] : [window]) target.addEventListener("resize", onResize);
+    if (vv) vv.addEventListener("scroll", fitViewport);
+    fitViewport();
     wrap.addEventListener("keydown", (e) => {
       if (e.key === "Escape" && isOpen && !e.isComposing) {
         e.stopPropagation();
@@ -507,6 +568,34 @@ textarea{font-size:16px}
 
   function scrollDown() {
     ui.log.scrollTop = ui.log.scrollHeight;
+    pinned = true;
+  }
+
+  const atBottom = () => {
+    const l = ui.log;
+    return l.scrollHeight - l.scrollTop - l.clientHeight < 24;
+  };
+
+  // Phone keyboards shrink only the visual viewport in most browsers, leaving the lower part
+  // of a full-screen panel (the input) under the keyboard: fit the panel to what is visible.
+  // Not while pinch-zoomed, when the visible part is a magnified piece of the page.
+  const FULL_SCREEN = window.matchMedia && matchMedia("(max-width:479px)");
+  function fitViewport() {
+    const vv = window.visualViewport;
+    const s = ui.wrap.style;
+    if (vv && FULL_SCREEN && FULL_SCREEN.matches && Math.abs(vv.scale - 1) < 0.01) {
+      s.setProperty("--vh", `${vv.height}px`);
+      s.setProperty("--vt", `${vv.offsetTop}px`);
+    } else {
+      s.removeProperty("--vh");
+      s.removeProperty("--vt");
+    }
+  }
+
+  function onResize() {
+    const keep = pinned;
+    fitViewport();
+    if (keep && isOpen) scrollDown(); // without ResizeObserver, or before it runs
   }
 
   function timeMark(ts) {
