@@ -1,7 +1,7 @@
 """Browser-test support: a live kefu server in a subprocess and headless Chromium via Playwright.
 
-Import the fixtures into a test module (`from tests.browser_support import ...`); they build on
-`real_index` from tests/conftest.py, so the server answers from the real model and a real index.
+Its fixtures are registered once, by tests/conftest.py; a test module imports only the
+helpers. They build on `real_index` from tests/conftest.py, so the server answers from the real model and a real index.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from eval.load import local_server
-from tests.conftest import KNOWLEDGE, MODEL_CACHE, ROOT
+from tests.paths import KNOWLEDGE, MODEL_CACHE, ROOT
 
 CHROMIUM = Path(os.environ.get("KEFU_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [

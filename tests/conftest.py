@@ -9,14 +9,12 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-KNOWLEDGE = ROOT / "knowledge"
-SEEDS = ROOT.parent / "shared" / "seeds"
+from tests.paths import KNOWLEDGE, MODEL_CACHE, ROOT, SEEDS  # noqa: F401 - re-exported
+
 # The answer contract shared by `bot ask --json` and POST /api/chat (README "Command line").
 ANSWER_FIELDS = frozenset(
     {"turn_id", "outcome", "answer", "citations", "confidence", "ticket_id", "latency_ms"}
 )
-MODEL_CACHE = Path(os.environ.get("KEFU_MODEL_CACHE_DIR", ROOT / "data" / "models"))
 
 
 def make_settings(data_dir: Path, knowledge_dir: Path = KNOWLEDGE, **kw):
@@ -83,3 +81,8 @@ def cli_env(real_index) -> dict[str, str]:
 
 
 PYTHON = sys.executable
+
+
+# The browser fixtures live in one place for every module that drives Chromium: imported per
+# module, each module would get its own session fixture and start Playwright a second time.
+from tests.browser_support import browser, chromium, live_dir, live_server, new_page  # noqa: E402,F401

@@ -4,10 +4,6 @@ Headless Chromium (Playwright) against a live `uvicorn app:app` over the real mo
 Screenshots land in test-artifacts/screenshots/.
 """
 
-# Fixtures imported from tests.browser_support are requested by parameter name, which ruff
-# reads as redefining the import.
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 import json
@@ -17,18 +13,7 @@ import sqlite3
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser_support import (  # noqa: F401 - the fixtures register by being here
-    TICKET_ID,
-    ask_widget,
-    browser,
-    chromium,
-    live_dir,
-    live_server,
-    new_page,
-    open_widget,
-    screenshot,
-    w,
-)
+from tests.browser_support import TICKET_ID, ask_widget, open_widget, screenshot, w
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.integration]
 

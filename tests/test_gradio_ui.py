@@ -6,10 +6,6 @@ screen, and nothing covers the conversation once it scrolls. Screenshots land in
 test-artifacts/screenshots/gradio-ui-*.png.
 """
 
-# Fixtures imported from tests.browser_support are requested by parameter name, which ruff
-# reads as redefining the import.
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 import re
@@ -19,15 +15,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser_support import (  # noqa: F401 - the fixtures register by being here
-    TICKET_ID,
-    browser,
-    chromium,
-    live_dir,
-    live_server,
-    new_page,
-    screenshot,
-)
+from tests.browser_support import TICKET_ID, screenshot
 from tests.conftest import KNOWLEDGE
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.integration]
