@@ -159,6 +159,55 @@ def test_an_explicit_priority_must_be_a_real_level(tmp_path):
         _create(store, key="s1:1", priority=7)
 
 
+# -- one open ticket per conversation ----------------------------------------------------
+def test_the_database_refuses_a_second_open_ticket_for_a_conversation(tmp_path):
+    store = _store(tmp_path)
+    t = _create(store, join_open=True)
+    row = (
+        "INSERT INTO tickets (ticket_id, idempotency_key, session_id, category, priority, "
+        "summary, transcript, status, created_at, updated_at, consent, join_open, "
+        "webhook_attempts) VALUES ('KF-{0}', '{0}', 's1', 'human', 4, 'x', '[]', '{1}', "
+        "'2026-11-01 08:00:00', '2026-11-01 08:00:00', 0, {2}, 0)"
+    )
+    with pytest.raises(sqlite3.IntegrityError):  # another process, without our lock
+        _raw(tmp_path, row.format("RACER1", "open", 1))
+    _raw(tmp_path, row.format("CLOSED1", "closed", 1))  # closed ones do not count
+    _raw(tmp_path, row.format("PLAIN11", "open", 0))  # nor tickets opened without join_open
+    store.close(t.ticket_id)
+    _raw(tmp_path, row.format("NEXT111", "open", 1))  # after a close, a new one may open
+
+
+def test_tickets_opened_without_join_open_are_not_limited(tmp_path):
+    store = _store(tmp_path)
+    a, b = _create(store, key="s1:0"), _create(store, key="s1:1")
+    assert a.ticket_id != b.ticket_id and len(store.list(status="open")) == 2
+
+
+def test_the_index_is_partial_on_postgresql_too():
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.schema import CreateIndex
+
+    from bot.tickets.store import ONE_OPEN_INDEX
+
+    ddl = str(CreateIndex(ONE_OPEN_INDEX).compile(dialect=postgresql.dialect()))
+    assert ddl == (
+        "CREATE UNIQUE INDEX ux_tickets_open_conversation ON tickets (session_id) "
+        "WHERE status = 'open' AND join_open = true"
+    )
+
+
+def test_listeners_hear_of_new_tickets_and_rises_not_of_other_joins(tmp_path):
+    store = _store(tmp_path)
+    heard = []
+    store.subscribe(lambda t: heard.append((t.ticket_id, t.priority)))
+    t = _create(store, join_open=True)
+    _create(store, key="s1:1", join_open=True)  # 转人工 again: same priority
+    _create(store, key="s1:2", category="safety", join_open=True)
+    _create(store, key="s1:3", category="complaint", join_open=True)  # less urgent
+    _create(store, key="s1:0", category="safety", join_open=True)  # an idempotent repeat
+    assert heard == [(t.ticket_id, 4), (t.ticket_id, 1)]
+
+
 # -- upgrading a database written by the first release -----------------------------------
 OLD_SCHEMA = """
 CREATE TABLE tickets (
@@ -210,6 +259,13 @@ def test_a_database_from_the_first_release_is_upgraded_in_place(tmp_path):
     assert new.contact == "13800138000" and new.webhook_state == "pending"
     assert _create(store, key="s9:0", session="s9").ticket_id == "KF-OLD111"  # old keys hold
 
+    # the old tickets are outside the one-open-ticket index; a join still finds them
+    indexes = {r[1] for r in _raw(tmp_path, "PRAGMA index_list(tickets)")}
+    assert "ux_tickets_open_conversation" in indexes
+    assert _raw(tmp_path, "SELECT DISTINCT join_open FROM tickets WHERE id <= 2") == [(0,)]
+    joined = _create(store, key="s9:3", session="s9", category="safety", join_open=True)
+    assert joined.ticket_id == new.ticket_id and joined.priority == 1
+
     # opening it again changes nothing
     TicketStore(f"sqlite:///{tmp_path / 'tickets.db'}")
     assert store.get("KF-OLD111").priority == 4
@@ -246,3 +302,37 @@ def test_cli_lists_shows_and_closes_tickets(tmp_path, monkeypatch, capsys):
     assert json.loads(capsys.readouterr().out)["status"] == "closed"
     assert main(["tickets", "show", "KF-ZZZZZZ"]) == 2
     assert "没有找到工单" in capsys.readouterr().err
+
+
+def test_an_old_database_with_two_open_tickets_for_a_conversation_starts(tmp_path):
+    with sqlite3.connect(tmp_path / "tickets.db") as db:
+        db.executescript(OLD_SCHEMA)
+        db.execute("UPDATE tickets SET status = 'open'")  # s9 has two open tickets
+    store = _store(tmp_path)
+    assert {t.ticket_id for t in store.list(status="open")} == {"KF-OLD111", "KF-OLD222"}
+    later = _create(store, key="s9:5", session="s9", join_open=True)
+    assert later.ticket_id == "KF-OLD222"  # the newer one, as before
+    assert len(store.list(status="open")) == 2
+
+
+def test_duplicates_that_block_the_index_are_left_alone_with_a_warning(tmp_path, caplog):
+    store = _store(tmp_path)
+    a = _create(store, key="s1:0", join_open=True)
+    b = _create(store, key="s1:1", session="s2", join_open=True)
+    store.dispose()
+    _raw(tmp_path, "DROP INDEX ux_tickets_open_conversation")
+    _raw(tmp_path, f"UPDATE tickets SET session_id = 's1' WHERE ticket_id = '{b.ticket_id}'")
+
+    with caplog.at_level("WARNING", logger="bot.tickets.store"):
+        store = _store(tmp_path)  # starts, tickets as they were
+    assert "1 conversation(s) have more than one open ticket (s1)" in caplog.text
+    assert {t.ticket_id for t in store.list(status="open")} == {a.ticket_id, b.ticket_id}
+    assert _create(store, key="s1:2", join_open=True).ticket_id in {a.ticket_id, b.ticket_id}
+
+    store.close(a.ticket_id)  # a person closes one; the next start builds the index
+    caplog.clear()
+    _store(tmp_path)
+    assert "ux_tickets_open_conversation" in {
+        r[1] for r in _raw(tmp_path, "PRAGMA index_list(tickets)")
+    }
+    assert "more than one open ticket" not in caplog.text

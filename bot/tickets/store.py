@@ -3,6 +3,11 @@
 The ticket row is also the webhook outbox (see bot/tickets/webhook.py): a ticket is
 committed first, and its delivery state lives beside it, so a crash or an unreachable
 helpdesk never loses a ticket.
+
+One open ticket per conversation holds across processes: a partial unique index allows one
+open join_open ticket per session, and a create that loses the race to open it joins the
+winner. Writers read and write in one transaction that holds the write lock (SQLite) or
+the row's lock (PostgreSQL), so two joins never overwrite each other's turns.
 """
 
 from __future__ import annotations
@@ -29,9 +34,11 @@ from sqlalchemy import (
     create_engine,
     event,
     false,
+    func,
     inspect,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
@@ -43,6 +50,7 @@ from bot.tickets.priority import LEVELS, level_for
 log = logging.getLogger(__name__)
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O/1/I: ids are read out over the phone
+_WRITE = "kefu_tickets_write"  # execution option: this transaction takes the write lock first
 
 
 class _Base(DeclarativeBase):
@@ -71,8 +79,25 @@ class TicketRow(_Base):
     webhook_attempts = Column(Integer, nullable=False, default=0, server_default=text("0"))
     webhook_next_at = Column(DateTime(timezone=True), nullable=True)
     webhook_error = Column(Text, nullable=True)
+    # Opened with join_open: the conversation's one open ticket, held by the index below.
+    # Rows from before it existed are false, so an old database never blocks the index.
+    join_open = Column(Boolean, nullable=False, default=False, server_default=false())
+    # The priority the helpdesk acknowledged (NULL: nothing yet, so the next event is
+    # ticket.created), and the least urgent one sent since (NULL: nothing sent since).
+    webhook_acked_priority = Column(Integer, nullable=True)
+    webhook_tried_priority = Column(Integer, nullable=True)
 
     __table_args__ = (Index("ix_tickets_webhook_due", "webhook_state", "webhook_next_at"),)
+
+
+_ONE_OPEN = (TicketRow.status == "open") & (TicketRow.join_open == true())
+ONE_OPEN_INDEX = Index(
+    "ux_tickets_open_conversation",
+    TicketRow.session_id,
+    unique=True,
+    sqlite_where=_ONE_OPEN,
+    postgresql_where=_ONE_OPEN,
+)
 
 
 def _utc(t: dt.datetime | None) -> dt.datetime | None:
@@ -124,10 +149,13 @@ class Ticket:
         )
 
 
-def _join(row: TicketRow, category: str, priority: int, transcript: list[dict], now) -> None:
-    """Fold a later escalation of the same conversation into its open ticket."""
-    if priority < row.priority:
+def _join(row: TicketRow, category: str, priority: int, transcript: list[dict], now) -> bool:
+    """Fold a later escalation of the same conversation into its open ticket; True if that
+    raised its priority."""
+    raised = priority < row.priority
+    if raised:
         row.priority, row.category = priority, category
+        _queue_update(row)
     old = json.loads(row.transcript)
     # Keep what the ticket has and add the turns after the last one it holds (the session's
     # memory is capped, and another worker or a restart may have lost it: then the new turn).
@@ -136,6 +164,21 @@ def _join(row: TicketRow, category: str, priority: int, transcript: list[dict], 
         old + transcript[seen[-1] + 1 :] if seen else old + transcript[-1:], ensure_ascii=False
     )
     row.updated_at = now
+    return raised
+
+
+def _queue_update(row: TicketRow) -> None:
+    """A ticket became more urgent: make its delivery due again (bot/tickets/webhook.py
+    decides between ticket.created and ticket.priority_raised from what was acknowledged)."""
+    if row.webhook_state in ("sent", "failed"):
+        row.webhook_state, row.webhook_next_at, row.webhook_error = "pending", None, None
+        row.webhook_attempts = 0
+    elif row.webhook_state == "pending":
+        # Already queued: it goes out with the new priority. Its next_at may be a claim's
+        # lease (a delivery in flight, followed up when recorded) or a backoff after an
+        # error; both stand. The more urgent content gets a fresh set of attempts.
+        row.webhook_attempts = 0
+    # None: the ticket was never in the outbox (no webhook when it was made): still not.
 
 
 def new_ticket_id() -> str:
@@ -160,21 +203,39 @@ class TicketStore:
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.engine = create_engine(url, future=True)
+        self._writer = self.engine.execution_options(**{_WRITE: True})
         self._listeners: list[Callable[[Ticket], None]] = []
         if self.engine.dialect.name == "sqlite":
 
             @event.listens_for(self.engine, "connect")
             def _pragmas(conn, _record):
+                # pysqlite would BEGIN only at the first write, so a read-then-write (a join)
+                # could interleave with another process's; SQLAlchemy begins instead (below).
+                conn.isolation_level = None
                 cur = conn.cursor()
                 cur.execute("PRAGMA busy_timeout=5000")  # first: the WAL switch may wait too
                 cur.execute("PRAGMA journal_mode=WAL")
                 cur.execute("PRAGMA synchronous=FULL")  # an acknowledged ticket survives a crash
                 cur.close()
 
+            @event.listens_for(self.engine, "begin")
+            def _begin(conn):
+                # Writers take the lock up front and wait for it (busy_timeout); readers see
+                # one snapshot and never wait.
+                immediate = conn.get_execution_options().get(_WRITE)
+                conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
         _ensure_schema(self.engine)
 
+    def writing(self) -> Session:
+        """A session for read-then-write: on SQLite its transaction holds the write lock from
+        the start; on PostgreSQL lock the rows read (with_for_update)."""
+        return Session(self._writer, expire_on_commit=False)
+
     def subscribe(self, callback: Callable[[Ticket], None]) -> None:
-        """Call `callback(ticket)` after each new ticket is committed (not on idempotent repeats)."""
+        """Call `callback(ticket)` after each ticket the helpdesk must hear about is committed:
+        a new one, or one a joining escalation raised in priority (not on idempotent repeats,
+        nor on joins that leave the priority as it was)."""
         self._listeners.append(callback)
 
     def unsubscribe(self, callback: Callable[[Ticket], None]) -> None:
@@ -201,67 +262,68 @@ class TicketStore:
         With `join_open`, a conversation has one ticket at a time: while the session has an
         open ticket, a new escalation joins it (its transcript grows, its priority rises to
         the more urgent of the two) instead of opening a second one; its contact stays as it
-        was (update_contact changes it)."""
+        was (update_contact changes it). The database holds this across processes
+        (ONE_OPEN_INDEX): a create that loses the race to open the ticket joins it."""
         if priority is None:
             priority = level_for(category).priority
         elif priority not in LEVELS:
             raise ValueError(f"priority must be one of {sorted(LEVELS)}, got {priority}")
         for attempt in range(8):
             now = dt.datetime.now(dt.UTC)
-            with Session(self.engine) as s:
-                existing = s.scalar(select(TicketRow).where(TicketRow.idempotency_key == key))
-                if existing:
-                    return Ticket.from_row(existing)
-                current = self._open_row(s, session_id) if join_open else None
-                if current is not None:
-                    _join(current, category, priority, transcript, now)
-                    try:
-                        s.commit()
-                    except OperationalError:
-                        s.rollback()
-                        time.sleep(0.05 * (attempt + 1))
-                        continue
-                    return Ticket.from_row(current)
-                row = TicketRow(
-                    ticket_id=new_ticket_id(),
-                    idempotency_key=key,
-                    session_id=session_id,
-                    category=category,
-                    priority=priority,
-                    summary=summary,
-                    transcript=json.dumps(transcript, ensure_ascii=False),
-                    contact=_consented(contact, consent),
-                    consent=bool(consent),
-                    brand=brand,
-                    status="open",
-                    created_at=now,
-                    updated_at=now,
-                    webhook_state="pending" if self.outbox else None,
-                    webhook_attempts=0,
-                )
-                s.add(row)
-                try:
+            try:
+                with self.writing() as s:
+                    existing = s.scalar(select(TicketRow).where(TicketRow.idempotency_key == key))
+                    if existing:
+                        return Ticket.from_row(existing)
+                    row = self._open_row(s, session_id, lock=True) if join_open else None
+                    if row is not None:
+                        tell = _join(row, category, priority, transcript, now)
+                    else:
+                        tell = True
+                        row = TicketRow(
+                            ticket_id=new_ticket_id(),
+                            idempotency_key=key,
+                            session_id=session_id,
+                            category=category,
+                            priority=priority,
+                            summary=summary,
+                            transcript=json.dumps(transcript, ensure_ascii=False),
+                            contact=_consented(contact, consent),
+                            consent=bool(consent),
+                            brand=brand,
+                            status="open",
+                            join_open=join_open,
+                            created_at=now,
+                            updated_at=now,
+                            webhook_state="pending" if self.outbox else None,
+                            webhook_attempts=0,
+                        )
+                        s.add(row)
                     s.commit()
-                except IntegrityError:
-                    s.rollback()  # a concurrent writer won the key (or an id clash): read again
-                    continue
-                except OperationalError:
-                    s.rollback()  # the database stayed locked past busy_timeout: try again
-                    time.sleep(0.05 * (attempt + 1))
-                    continue
-                ticket = Ticket.from_row(row)
-            self._notify(ticket)
+                    ticket = Ticket.from_row(row)
+            except IntegrityError:
+                # A concurrent writer took the key, the ticket id, or (PostgreSQL, or a writer
+                # without the lock) the conversation's one open ticket: look again and join it.
+                continue
+            except OperationalError:
+                time.sleep(0.05 * (attempt + 1))  # locked past busy_timeout: try again
+                continue
+            if tell:
+                self._notify(ticket)
             return ticket
         raise RuntimeError("could not create ticket")
 
     @staticmethod
-    def _open_row(s: Session, session_id: str) -> TicketRow | None:
-        return s.scalar(
+    def _open_row(s: Session, session_id: str, lock: bool = False) -> TicketRow | None:
+        q = (
             select(TicketRow)
             .where(TicketRow.session_id == session_id, TicketRow.status == "open")
             .order_by(TicketRow.id.desc())
             .limit(1)
         )
+        # PostgreSQL: a joiner waits for another's join or a close, then sees it (SQLite
+        # renders no FOR UPDATE; its transaction already holds the write lock).
+        return s.scalar(q.with_for_update() if lock else q)
 
     def open_for(self, session_id: str) -> Ticket | None:
         """The session's open ticket, if it has one (the newest)."""
@@ -294,7 +356,7 @@ class TicketStore:
 
     def close(self, ticket_id: str) -> Ticket | None:
         """Mark a ticket closed; None if there is no such ticket."""
-        with Session(self.engine) as s:
+        with self.writing() as s:
             row = s.scalar(select(TicketRow).where(TicketRow.ticket_id == ticket_id.upper()))
             if row is None:
                 return None
@@ -310,7 +372,7 @@ class TicketStore:
 
         None if the ticket does not exist or belongs to another session.
         """
-        with Session(self.engine) as s:
+        with self.writing() as s:
             row = s.scalar(select(TicketRow).where(TicketRow.ticket_id == ticket_id.upper()))
             if row is None or row.session_id != session_id:
                 return None
@@ -330,18 +392,52 @@ def _ensure_schema(engine: Engine) -> None:
 
     Several processes may start at once (web workers, CLI): whoever loses a race on the
     same DDL gets an error, looks again and finds the work done.
+
+    The one-open-ticket index covers only rows opened with join_open, and the migration
+    marks older rows false, so a database that already holds two open tickets for one
+    conversation starts as before: both stay open and a new escalation joins the newer.
+    If the index cannot be built all the same (duplicates marked join_open, e.g. written by
+    hand), the store starts without it, logs a warning naming the conversations, and tries
+    again at the next start: closing the extra tickets is a person's decision, not ours.
     """
     for attempt in range(6):
         try:
             _Base.metadata.create_all(engine)
             _migrate(engine)
             for index in TicketRow.__table__.indexes:
-                index.create(engine, checkfirst=True)
+                if index is ONE_OPEN_INDEX:
+                    _create_one_open_index(engine)
+                else:
+                    index.create(engine, checkfirst=True)
             return
         except (OperationalError, ProgrammingError, IntegrityError):
             if attempt == 5:
                 raise
             time.sleep(0.05 * (attempt + 1))
+
+
+def _create_one_open_index(engine: Engine) -> None:
+    try:
+        ONE_OPEN_INDEX.create(engine, checkfirst=True)
+    except IntegrityError:
+        with Session(engine) as s:
+            doubled = list(
+                s.scalars(
+                    select(TicketRow.session_id)
+                    .where(_ONE_OPEN)
+                    .group_by(TicketRow.session_id)
+                    .having(func.count() > 1)
+                )
+            )
+        if not doubled:
+            raise
+        log.warning(
+            "tickets: %d conversation(s) have more than one open ticket (%s); index %s not "
+            "created, so concurrent escalations may open another until they are closed",
+            len(doubled),
+            ", ".join(doubled[:10]),
+            ONE_OPEN_INDEX.name,
+        )
 
 
 def _migrate(engine: Engine) -> None:
@@ -371,3 +467,11 @@ def _migrate(engine: Engine) -> None:
             ddl = CreateColumn(column).compile(dialect=engine.dialect)
             conn.execute(text(f"ALTER TABLE {quoted} ADD COLUMN {ddl}"))
             log.info("tickets: added column %s", column.name)
+        if "webhook_acked_priority" in {c.name for c in missing}:
+            # What was delivered, the helpdesk has at its present priority (as far as we
+            # know): a later rise is sent as ticket.priority_raised, not a second created.
+            conn.execute(
+                update(table)
+                .where(table.c.webhook_state == "sent")
+                .values(webhook_acked_priority=table.c.priority)
+            )

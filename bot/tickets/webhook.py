@@ -1,9 +1,16 @@
-"""Deliver new tickets to a helpdesk webhook, from the ticket table used as an outbox.
+"""Deliver tickets to a helpdesk webhook, from the ticket table used as an outbox.
 
 A ticket is committed with webhook_state 'pending' before anyone tries to send it, so
 a helpdesk that is down, slow or unreachable delays delivery but never loses a ticket.
 Each ticket is POSTed as JSON with an Idempotency-Key header (the ticket id): a
 delivery repeated after a crash or by a second worker can be dropped by the receiver.
+
+When a later escalation joins the ticket and makes it more urgent, the row is pending
+again and the helpdesk gets the same body with event 'ticket.priority_raised', the
+previous priority and the key '<ticket id>:P<new priority>' (priorities only rise, so each
+key names one change). Until the ticket.created has been acknowledged, the helpdesk is
+sent ticket.created (at the new priority) instead, so a receiver that knows only that
+event still files the ticket. A join that leaves the priority as it was sends nothing.
 """
 
 from __future__ import annotations
@@ -31,10 +38,13 @@ def backoff_s(attempts: int) -> int:
     return min(2**attempts, MAX_BACKOFF_S)
 
 
-def payload(ticket: Ticket) -> dict[str, Any]:
-    """The JSON body sent for a ticket; contact details only with the customer's consent."""
+def payload(ticket: Ticket, previous_priority: int | None = None) -> dict[str, Any]:
+    """The JSON body sent for a ticket; contact details only with the customer's consent.
+
+    With previous_priority, the body announces a rise from it: the same fields, plus
+    previous_priority and its labels, under event 'ticket.priority_raised'."""
     level = LEVELS.get(ticket.priority)
-    return {
+    body = {
         "event": "ticket.created",
         "ticket_id": ticket.ticket_id,
         "session_id": ticket.session_id,
@@ -51,6 +61,20 @@ def payload(ticket: Ticket) -> dict[str, Any]:
         "created_at": ticket.created_at,
         "updated_at": ticket.updated_at,
     }
+    if previous_priority is not None:
+        before = LEVELS.get(previous_priority)
+        body["event"] = "ticket.priority_raised"
+        body["previous_priority"] = previous_priority
+        body["previous_priority_label"] = before.label_zh if before else f"P{previous_priority}"
+        body["previous_priority_label_en"] = before.label_en if before else None
+    return body
+
+
+def idempotency_key(ticket: Ticket, previous_priority: int | None = None) -> str:
+    """The ticket id for ticket.created (as before); one key per priority for a rise."""
+    if previous_priority is None:
+        return ticket.ticket_id
+    return f"{ticket.ticket_id}:P{ticket.priority}"
 
 
 class WebhookDispatcher:
@@ -92,10 +116,11 @@ class WebhookDispatcher:
         delivered = 0
         with httpx.Client(timeout=self.timeout_s) as client:
             for row_id in ids:
-                ticket = self._claim(row_id, now)
-                if ticket is None:
+                claimed = self._claim(row_id, now)
+                if claimed is None:
                     continue  # another dispatcher took it
-                error = self._post(client, ticket)
+                ticket, previous = claimed
+                error = self._post(client, ticket, previous)
                 self._record(row_id, error, now)
                 delivered += error is None
         return delivered
@@ -110,8 +135,9 @@ class WebhookDispatcher:
             .order_by(TicketRow.id)
         )
 
-    def _claim(self, row_id: int, now: dt.datetime) -> Ticket | None:
-        with Session(self.store.engine) as s:
+    def _claim(self, row_id: int, now: dt.datetime) -> tuple[Ticket, int | None] | None:
+        """The ticket as it will be sent and the priority it rises from (None: created)."""
+        with self.store.writing() as s:
             claimed = s.execute(
                 update(TicketRow)
                 .where(
@@ -119,20 +145,30 @@ class WebhookDispatcher:
                     TicketRow.webhook_state == "pending",
                     or_(TicketRow.webhook_next_at.is_(None), TicketRow.webhook_next_at <= now),
                 )
-                .values(webhook_next_at=now + self.lease)
+                .values(
+                    webhook_next_at=now + self.lease,
+                    # The least urgent priority the helpdesk may hear until an acknowledgment.
+                    webhook_tried_priority=func.coalesce(
+                        TicketRow.webhook_tried_priority, TicketRow.priority
+                    ),
+                )
             ).rowcount
-            s.commit()
             if claimed != 1:
                 return None
-            return Ticket.from_row(s.get(TicketRow, row_id))
+            row = s.get(TicketRow, row_id)  # read in the claiming transaction: what is sent
+            claim = Ticket.from_row(row), row.webhook_acked_priority
+            s.commit()
+            return claim
 
-    def _post(self, client: httpx.Client, ticket: Ticket) -> str | None:
+    def _post(
+        self, client: httpx.Client, ticket: Ticket, previous: int | None = None
+    ) -> str | None:
         """None on a 2xx answer, else a short description of what went wrong."""
         try:
             r = client.post(
                 self.url,
-                json=payload(ticket),
-                headers={"Idempotency-Key": ticket.ticket_id},
+                json=payload(ticket, previous),
+                headers={"Idempotency-Key": idempotency_key(ticket, previous)},
             )
         except httpx.HTTPError as e:
             return f"{type(e).__name__}: {e}"[:_ERROR_CHARS]
@@ -141,11 +177,20 @@ class WebhookDispatcher:
         return f"HTTP {r.status_code}: {r.text}"[:_ERROR_CHARS]
 
     def _record(self, row_id: int, error: str | None, now: dt.datetime) -> None:
-        with Session(self.store.engine) as s:
-            row = s.get(TicketRow, row_id)
+        with self.store.writing() as s:
+            row = s.get(TicketRow, row_id, with_for_update=True)
             row.webhook_attempts = (row.webhook_attempts or 0) + 1
             if error is None:
-                row.webhook_state, row.webhook_next_at, row.webhook_error = "sent", None, None
+                # An earlier try that got no answer may have arrived: the helpdesk holds at
+                # worst the least urgent priority sent since the last acknowledgment.
+                tried = row.webhook_tried_priority
+                row.webhook_acked_priority = row.priority if tried is None else tried
+                row.webhook_tried_priority, row.webhook_error = None, None
+                if row.priority == row.webhook_acked_priority:
+                    row.webhook_state, row.webhook_next_at = "sent", None
+                else:  # it rose while this was on its way: tell the helpdesk now
+                    row.webhook_state, row.webhook_next_at = "pending", None
+                    row.webhook_attempts = 0
             else:
                 row.webhook_error = error
                 if row.webhook_attempts >= self.max_attempts:
@@ -176,7 +221,7 @@ class WebhookDispatcher:
 
     # -- background thread -----------------------------------------------------------
     def notify(self, _ticket: Ticket | None = None) -> None:
-        """Wake the delivery thread now (called for each new ticket)."""
+        """Wake the delivery thread now (called for each new or more urgent ticket)."""
         self._wake.set()
 
     def start(self) -> None:
