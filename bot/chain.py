@@ -22,6 +22,7 @@ from bot.guard.sensitive import SensitiveWords
 from bot.handoff import Handoff
 from bot.ingest.chunker import is_row_fact, split_sentences
 from bot.messages import say
+from bot.pinyin import PinyinReader
 from bot.profile import Profile
 from bot.retrieve.answer_type import addresses, prefer_stated, prefer_whole
 from bot.session import Session, SessionStore, Turn
@@ -96,13 +97,13 @@ class Kefu:
         self.titles = {d.id: d.title for d in corpus.documents}
         self.profile: Profile = corpus.profile or Profile()
         # What is "ours" is what the knowledge covers: its products and its own vocabulary.
-        self.reader = reader or Reader(
-            self.profile,
-            subject_words(
-                [f"{c.title} {c.heading} {c.text}" for c in retriever.chunks]
-                + [f.question for f in corpus.faqs]
-            ),
-        )
+        texts = [f"{c.title} {c.heading} {c.text}" for c in retriever.chunks] + [
+            " ".join((f.question, *f.paraphrases)) for f in corpus.faqs
+        ]
+        self.reader = reader or Reader(self.profile, subject_words(texts))
+        # A turn typed in pinyin is read in the knowledge's words ("baoxiu" → 保修).
+        names = [w for ws in self.profile.brand_words().values() for w in ws if w.isascii()]
+        self.pinyin = PinyinReader(texts, keep=names)
         self.discloser = Discloser(corpus, retriever.chunks)
         # Started and subscribed to the ticket store by the factory; kept here to stop it.
         self.webhook = webhook
@@ -199,7 +200,7 @@ class Kefu:
         raw = clean_question(question, self.settings.max_question_chars)
         text = self.sensitive.mask(mask_pii(raw))
         session = self.sessions.get(session_id or uuid.uuid4().hex)
-        reading = self.reader.read(text)
+        reading = self.reader.read(self.pinyin.to_hanzi(text))
         if session.lang and not self.reader.says_language(text):
             reading = dataclasses.replace(reading, lang=session.lang)  # one per conversation
         return TurnState(
@@ -268,7 +269,14 @@ class Kefu:
             s.brand = s.brand_param or r.brand or sess.brand
             return s
 
+        if r.small_talk:
+            s.settle("answered", Reason.SMALL_TALK)
+            s.reply = say(f"small_talk_{r.small_talk}", r.lang, self.profile)
+            s.brand = s.brand_param or sess.brand
+            return s
+
         last = sess.last()
+        asked = r.text  # what the turn says (pinyin read as the knowledge's words)
         s.brand = s.brand_param or r.brand
         if (
             sess.pending_question
@@ -277,20 +285,20 @@ class Kefu:
             and last.outcome == "clarify"
         ):
             # A product name alone after "客服电话多少?": answer the question we asked about.
-            s.query = f"{sess.pending_question} {s.question}"
+            s.query = f"{sess.pending_question} {asked}"
             s.brand = s.brand or r.brand_hint
         elif r.followup and last and last.outcome == "answered":
-            s.query = self._rewrite(s.question, last.query, sess)
+            s.query = self._rewrite(asked, last.query, sess)
             s.brand = s.brand or sess.brand
-            if not self.reader.topics(s.question):
-                s.alone = s.question  # it may ask something new: see _retrieve
+            if not self.reader.topics(asked):
+                s.alone = asked  # it may ask something new: see _retrieve
         else:
-            s.query = s.question
+            s.query = asked
             s.brand = s.brand or sess.brand or r.brand_hint
         sess.pending_question = None
         if r.lang == "en":
             s.query = self.reader.bilingual_query(s.query)
-        if s.query != s.question:
+        if s.query != r.text:
             # Judge a follow-up by what it asks in context (a product name alone says nothing).
             s.reading = dataclasses.replace(
                 self.reader.read(s.query), lang=r.lang, followup=r.followup
@@ -375,6 +383,10 @@ class Kefu:
         if s.settled:
             return s
         d = decide(s.reading, s.brand, s.retrieval, Thresholds.of(self.settings))
+        if d.reason is Reason.OUT_OF_SCOPE and self._in_context(s):
+            if s.settled:  # the conversation's subject makes it a safety matter
+                return s
+            d = decide(s.reading, s.brand, s.retrieval, Thresholds.of(self.settings))
         s.settle(d.outcome, d.reason)
         s.confidence = d.score
         if s.unresolved and s.session.unresolved + 1 >= self.settings.unresolved_turns_to_escalate:
@@ -383,12 +395,38 @@ class Kefu:
             s.session.pending_question = s.query
         return s
 
+    def _in_context(self, s: TurnState) -> bool:
+        """A turn that is out of scope on its own may continue the conversation: "要带什么去"
+        after a repair question, "还在滴水" after a leak. Read it with the last turn's
+        question; True when that reading is used (retrieval redone, or a trigger settled)."""
+        last, own = s.session.last(), self.pinyin.to_hanzi(s.question)
+        if (
+            last is None
+            or last.outcome not in ("answered", "escalated")
+            or s.query != own  # already read with the last turn
+            or s.reading.off_topic
+            or s.reading.other_brand
+        ):
+            return False
+        query = self.reader.followup_query(last.query, own)
+        trig = escalation_trigger(query, self.profile.safety_words)
+        if trig is not None and trig.category == "safety":
+            s.settle("escalated", Reason.TRIGGER, trig)
+            return True
+        retrieval = self._search(query, s.brand or s.session.brand, None)
+        if not retrieval.hits:
+            return False
+        lang = s.reading.lang
+        s.query, s.retrieval, s.brand = query, retrieval, s.brand or s.session.brand
+        s.reading = dataclasses.replace(self.reader.read(query), lang=lang, followup=True)
+        return True
+
     def _respond(self, s: TurnState) -> TurnState:
         lang = s.reading.lang
         text, citations = "", []
         if s.reason is Reason.TICKET_STATUS:
             text = self.escalator.status(s.asked_ticket, s.session.id, lang)
-        elif s.reason is Reason.CONTACT:
+        elif s.reason in (Reason.CONTACT, Reason.SMALL_TALK):
             text = s.reply
         elif s.outcome == "answered":
             draft = self._answer(s, lang)

@@ -125,6 +125,22 @@ _MESSAGES: dict[str, dict[str, str]] = {
     },
     "supplement": {"zh": "\n补充:", "en": "\nMore detail: "},
     "related": {"zh": "\n另外:", "en": "\nAlso: "},
+    "small_talk_greet": {
+        "zh": "您好,我是{assistant},可以帮您解答{scope}的售后问题。请问有什么可以帮您?",
+        "en": "Hello, I'm {assistant}. I can help with after-sales questions on {scope}. What can I do for you?",
+    },
+    "small_talk_thanks": {
+        "zh": "不客气,很高兴能帮到您。还有其他问题随时问我。",
+        "en": "You're welcome, glad to help. Ask me any time if something else comes up.",
+    },
+    "small_talk_bye": {
+        "zh": "好的,祝您生活愉快,有需要随时再来找我。",
+        "en": "Goodbye, and feel free to come back any time you need help.",
+    },
+    "small_talk_ack": {
+        "zh": "好的。还有其他售后问题的话,直接告诉我就行。",
+        "en": "All right. If there's anything else about after-sales service, just tell me.",
+    },
     "repeat": {
         "zh": "和上一条回复一样:{body}\n如果还没有解决您的问题,请告诉我具体情况,或回复“转人工”由人工客服跟进。",
         "en": "Same as my last reply: {body}\nIf that does not solve it, tell me more, or reply “human” to reach an agent.",

@@ -24,6 +24,7 @@ class Reason(StrEnum):
     INJECTION = "injection"
     TICKET_STATUS = "ticket_status"
     CONTACT = "contact"  # the customer's consented contact for their ticket
+    SMALL_TALK = "small_talk"  # a greeting, thanks or goodbye: a friendly line, nothing else
     UNRESOLVED = "unresolved"  # too many turns in a row left unsettled
     TRIGGER = "trigger"  # a safety, complaint or billing rule fired (see Trigger)
     HANDOFF = "handoff"  # the customer asked for a person with the button
@@ -41,6 +42,7 @@ _BY_RULE = frozenset(
         Reason.OTHER_BRAND,
         Reason.TICKET_STATUS,
         Reason.CONTACT,
+        Reason.SMALL_TALK,
         Reason.UNRESOLVED,
         Reason.TRIGGER,
         Reason.HANDOFF,

@@ -49,6 +49,35 @@ _OFF_TOPIC = re.compile(
     r"爬虫|编程|写(一)?(个|段)?(程序|脚本|代码)|python|javascript|\bsql\b|write (a |some )?(code|script|program)",
     re.I,
 )
+# A whole turn that is only a greeting, thanks, goodbye or acknowledgement ("好的谢谢", "在吗",
+# "ok thanks"): it asks nothing, so it gets a friendly line and never counts as unresolved.
+_SMALL_TALK_KINDS = (
+    ("thanks", r"谢谢|多谢|感谢|谢啦|谢了|thanks?|thank you|thx|ty|辛苦了?"),
+    ("bye", r"再见|拜拜|bye|goodbye|see you"),
+    ("greet", r"你好|您好|哈喽|嗨|在吗|在不在|有人吗|hi|hello|hey|早上好|下午好|晚上好"),
+    (
+        "ack",
+        r"好的?|好吧|嗯+|哦+|ok|okay|行|可以|知道了|明白了?|了解了?|收到|没事了|没问题了?|懂了",
+    ),
+)
+_SMALL_TALK_WORD = "|".join(p for _, p in _SMALL_TALK_KINDS)
+_SMALL_TALK = re.compile(
+    rf"^(?:(?:{_SMALL_TALK_WORD})(?:\s*(?:啊|呀|啦|哈|了|呢|哦|喔|吧|的|您|你|你们|so much|a lot|there|all))*"
+    r"[\s,.!?~\u3001\u3002\uff01\uff0c\uff1f\uff5e\u2026😊🙏👍]*)+$",
+    re.I,
+)
+
+
+def small_talk(text: str) -> str | None:
+    """The kind of small talk a whole turn is ("thanks", "bye", "greet", "ack"), else None;
+    with several, the most telling one ("好的谢谢" thanks)."""
+    t = text.strip()
+    if not t or len(t) > 30 or not _SMALL_TALK.match(t):
+        return None
+    low = t.lower()
+    return next(kind for kind, p in _SMALL_TALK_KINDS if re.search(rf"(?:{p})", low, re.I))
+
+
 _WORDY = re.compile(r"[\u4e00-\u9fffA-Za-z]")
 # Words that carry no content of their own when deciding whether a question names its subject.
 _FILLER = re.compile(
@@ -70,10 +99,12 @@ class Reading:
     brand: str | None
     brand_hint: str | None
     brand_sensitive: bool
+    several: bool  # the company has more than one product: a bare question may need asking back
     other_brand: bool
     in_domain: bool
     off_topic: bool
     followup: bool
+    small_talk: str | None
     residual_chars: int  # Chinese/Latin characters left once brand-sensitive words are removed
 
 
@@ -194,6 +225,7 @@ class Reader:
             brand=brand,
             brand_hint=hint,
             brand_sensitive=self.several and bool(_BRAND_SENSITIVE.search(text)),
+            several=self.several,
             other_brand=(brand is None and bool(self._others and self._others.search(text)))
             or bool(self._theirs and self._theirs.search(text)),
             # Naming one of our products makes a question ours, typos ("保休") and all.
@@ -203,6 +235,7 @@ class Reader:
             or (len(text) <= 8 and (in_domain or bool(_SHORT_ASK.search(text))))
             # "检测了好几次都显示异常": on topic, but names no product or part of its own.
             or (len(text) <= 16 and in_domain and brand is None and not topic),
+            small_talk=small_talk(text),
             residual_chars=len(_WORDY.findall(_FILLER.sub("", _BRAND_SENSITIVE.sub("", text)))),
         )
 

@@ -60,7 +60,8 @@ def decide(reading: Reading, brand: str | None, retrieval: Retrieval, th: Thresh
         return Decision("refused", Reason.OTHER_BRAND)
     if reading.off_topic:
         return Decision("refused", Reason.OUT_OF_SCOPE)
-    if brand is None and reading.brand_sensitive and _brand_ambiguous(reading, retrieval):
+    bare = reading.several and reading.in_domain and reading.residual_chars <= 4
+    if brand is None and (reading.brand_sensitive or bare) and _brand_ambiguous(reading, retrieval):
         return Decision("clarify", Reason.BRAND_UNKNOWN)
     fm = retrieval.faq_match
     # FAQ-first needs two signals to agree: a close phrasing and a top rank in hybrid retrieval.
