@@ -290,7 +290,7 @@ class Kefu:
         elif r.followup and last and last.outcome == "answered":
             s.query = self._rewrite(asked, last.query, sess)
             s.brand = s.brand or sess.brand
-            if not self.reader.topics(asked):
+            if not self.reader.topics(asked) or self.reader.asks_own(asked):
                 s.alone = asked  # it may ask something new: see _retrieve
         else:
             s.query = asked

@@ -246,6 +246,16 @@ class Reader:
         found += [m.group(0) for m in self._parts.finditer(low)]
         return list(dict.fromkeys(found))
 
+    def asks_own(self, text: str) -> bool:
+        """Whether a turn asks something besides naming a topic: "奥普客服电话多少" asks for a
+        number, "那电池呢" only swaps the topic of the last question."""
+        rest = text.lower()
+        for pattern in (self._products, self._parts):
+            if pattern is not None:
+                rest = pattern.sub("", rest)
+        rest = _FOLLOWUP.sub("", _FILLER.sub("", rest))
+        return len(_WORDY.findall(rest)) >= 2
+
     def followup_query(self, last_query: str, text: str) -> str:
         """The standalone query for a follow-up: a new topic replaces the old one of its kind
         (a product for a product, a part for a part) and keeps the question ("那电池呢?");

@@ -134,3 +134,29 @@ def test_a_follow_up_on_a_safety_hazard_stays_with_the_person(real_bot):
     then = real_bot.ask("还能继续用吗 我明天才有空去", session_id=sid)
     assert then.outcome == "escalated" and then.reason == "trigger:safety"
     assert then.ticket_id == first.ticket_id  # the same ticket, not a second one
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("text", ["OPPO手机保修期多久?", "OPPO手机保修多久?", "oppo手机保修多久"])
+def test_the_warranty_question_gets_the_warranty_answer_not_repair_times(real_bot, text):
+    a = real_bot.ask(text, session_id=_sid())
+    assert a.outcome == "answered"
+    first = a.text.split("\n")[0]
+    assert "2年" in first and "48小时" not in first
+
+
+@pytest.mark.slow
+def test_a_new_question_mid_conversation_is_not_answered_as_the_old_topic(real_bot):
+    sid = _sid()
+    for text in ("屏幕碎了怎么保修?", "那电池呢", "维修要多久?"):
+        real_bot.ask(text, session_id=sid)
+    a = real_bot.ask("你们的客服电话是多少", session_id=sid)
+    assert a.outcome == "answered"
+    assert "400-773-6666" in a.text.split("\n")[0]
+    switched = _sid()
+    real_bot.ask("oppo手机保修多久", session_id=switched)
+    real_bot.ask("奥普浴霸呢", session_id=switched)
+    a = real_bot.ask("奥普客服电话多少", session_id=switched)
+    assert "热线" in a.text and "保修时长" not in a.text
+    a = real_bot.ask("oppo的呢", session_id=switched)  # the hotline question, for the phone
+    assert "400-773-6666" in a.text
