@@ -217,16 +217,16 @@ class Kefu:
         answer.turn_id = f"{session.id}:{len(session.turns) + 1}"
         answer.latency_ms = (time.perf_counter() - t0) * 1000
         session.lang = state.reading.lang
+        top = _top_id(state)
+        # An answer drawn from one product's knowledge makes the conversation about that
+        # product ("怎么预约师傅上门" answered for the heater: "一般多久能来" is the heater's).
+        brand = state.brand
+        if brand is None and top is not None:
+            drawn = self.retriever.by_id[top].brand
+            brand = drawn if drawn in self.profile.product_ids else None
         self.sessions.record(
             session,
-            Turn(
-                text,
-                state.query or text,
-                answer.outcome,
-                state.brand,
-                _top_id(state),
-                answer.text,
-            ),
+            Turn(text, state.query or text, answer.outcome, brand, top, answer.text),
             unresolved=state.unresolved,
         )
         if log and self.chat_log is not None:
@@ -409,7 +409,8 @@ class Kefu:
         ):
             return False
         query = self.reader.followup_query(last.query, own)
-        trig = escalation_trigger(query, self.profile.safety_words)
+        # A hazard said in the last turn still stands ("还能继续用吗" after "电池有点鼓").
+        trig = escalation_trigger(f"{last.query} {own}", self.profile.safety_words)
         if trig is not None and trig.category == "safety":
             s.settle("escalated", Reason.TRIGGER, trig)
             return True

@@ -262,7 +262,11 @@ class Reader:
         without a new topic the follow-up adds to the last query."""
         new = self.topics(text)
         if not new:
-            return f"{last_query} {text}"
+            # The last question's topics carry over, not all its words: "需要准备什么" after
+            # "奥普浴霸怎么预约安装" asks what to prepare for the heater, and the old question's
+            # words would outweigh the new one's.
+            old = self.topics(last_query)
+            return f"{' '.join(old)} {text}" if old else f"{last_query} {text}"
         rest = last_query
         for pattern in (self._products, self._parts):
             if pattern is not None and pattern.search(text.lower()):

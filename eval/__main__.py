@@ -1,4 +1,8 @@
-"""`python -m eval [--split test|dev|all] [--out eval/reports] [--no-baselines] [--no-llm]`: run and report.
+"""`python -m eval [--split test|dev|all] [--gold FILE]... [--out eval/reports] [--no-baselines] [--no-llm]`: run and report.
+
+Each gold set gets its own report: by default eval/gold.jsonl (under OUT) and the customers'
+own questions and conversations, eval/customers.jsonl (under OUT/customers), each against its
+floors file (harness.floors_for).
 
 With an LLM configured (KEFU_LLM_BASE_URL and KEFU_LLM_MODEL) the cases run twice, extractive
 (`kefu`, the one the floors gate) and generative (`kefu+llm`), and the report sets them side by side.
@@ -12,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from eval.harness import FLOORS, GOLD, OURS, OURS_LLM, SPLITS, load_floors, run_eval
+from eval.harness import CUSTOMERS, GOLD, OURS, OURS_LLM, SPLITS, floors_for, load_floors, run_eval
 from eval.metrics import check_floors
 from eval.report import HEADLINE, fmt, write_report
 
@@ -25,6 +29,9 @@ SUMMARY_KEYS = (
     "forbidden_hits",
     "pii_in_storage",
     "pii_in_answers",
+    "off_subject_answers",
+    "english_in_chinese",
+    "answer_chars_median",
     "latency_p50_ms",
     "latency_p95_ms",
 )
@@ -36,7 +43,13 @@ def _parser() -> argparse.ArgumentParser:
         "--split", choices=SPLITS, default="test", help="gold split to report on (default: test)"
     )
     ap.add_argument("--out", type=Path, default=Path("eval/reports"), help="reports folder")
-    ap.add_argument("--gold", type=Path, default=GOLD, help="gold cases (JSONL)")
+    ap.add_argument(
+        "--gold",
+        type=Path,
+        action="append",
+        help="gold cases (JSONL); repeat for several sets (default: eval/gold.jsonl and "
+        "eval/customers.jsonl)",
+    )
     ap.add_argument(
         "--no-baselines", action="store_true", help="skip the vector-only and BM25-only baselines"
     )
@@ -60,11 +73,12 @@ def _summary(run) -> str:
     labels = {key: (label, kind) for label, key, kind in HEADLINE}
     names = list(run.metrics)
     width = max(len(n) for n in names) + 2
-    lines = [" " * 30 + "".join(n.rjust(width) for n in names)]
+    pad = max(len(labels[key][0]) for key in SUMMARY_KEYS) + 1
+    lines = [" " * pad + "".join(n.rjust(width) for n in names)]
     for key in SUMMARY_KEYS:
         label, kind = labels[key]
         lines.append(
-            label.ljust(30)
+            label.ljust(pad)
             + "".join(fmt(run.metrics[n]["overall"][key], kind).rjust(width) for n in names)
         )
     return "\n".join(lines)
@@ -91,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     from bot.factory import build_bot
     from bot.tickets.store import TicketStore
 
-    t0 = time.perf_counter()
+    golds = args.gold or [GOLD, CUSTOMERS]
+    failed = False
     with tempfile.TemporaryDirectory() as tmp:
         # The bot built here only lends its index and model: the cases run in sandboxed copies
         # (run_eval). Its own ticket store is throw-away too, so staff's queue is never opened.
@@ -99,21 +114,34 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with stdout_to_stderr():
                 bot = build_bot(_settings(), tickets=tickets, chat_log=False)
-                run = run_eval(
-                    bot,
-                    args.split,
-                    baselines=not args.no_baselines,
-                    calibration=not args.no_calibration,
-                    gold=args.gold,
-                    llm=not args.no_llm,
-                )
+            for gold in golds:
+                t0 = time.perf_counter()
+                with stdout_to_stderr():
+                    run = run_eval(
+                        bot,
+                        args.split,
+                        baselines=not args.no_baselines,
+                        calibration=not args.no_calibration,
+                        gold=gold,
+                        llm=not args.no_llm,
+                    )
+                out = args.out if gold == golds[0] else args.out / gold.stem
+                failed |= _report(run, gold, out, args, t0, several=len(golds) > 1)
         except KefuError as e:
             print(f"eval: {e}", file=sys.stderr)
             return next((code for cls, code in EXIT.items() if isinstance(e, cls)), 1)
         finally:
             tickets.engine.dispose()
-    floors = load_floors(FLOORS) if FLOORS.exists() else None
-    folder = write_report(run, args.out, floors)
+    return 1 if failed else 0
+
+
+def _report(run, gold: Path, out: Path, args, t0: float, several: bool) -> bool:
+    """Write and print one gold set's report; True when --check finds a floor broken."""
+    path = floors_for(gold)
+    floors = load_floors(path) if path.exists() else None
+    folder = write_report(run, out, floors)
+    if several:
+        print(f"\n== {gold.name} ({args.split} split, {len(run.records[OURS])} cases)")
     print(_summary(run))
     if OURS_LLM in run.records:
         m = run.metrics[OURS_LLM]["overall"]
@@ -130,8 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         else []
     )
     for line in broken:
-        print(f"below floor: {line}", file=sys.stderr)
-    return 1 if args.check and broken else 0
+        print(f"below floor ({gold.name}): {line}", file=sys.stderr)
+    return bool(args.check and broken)
 
 
 if __name__ == "__main__":

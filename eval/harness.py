@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 EVAL_DIR = Path(__file__).resolve().parent
 GOLD = EVAL_DIR / "gold.jsonl"
+# Questions and conversations written by someone who never saw the FAQ phrasings (eval/DATA.md).
+CUSTOMERS = EVAL_DIR / "customers.jsonl"
 FLOORS = EVAL_DIR / "floors.json"
 OURS = "kefu"  # the extractive answerer: what the floors and CI gate
 OURS_LLM = "kefu+llm"  # the same bot with the generative answerer, when one is configured
@@ -67,6 +69,15 @@ def load_cases(split: str, gold: Path = GOLD) -> list[dict]:
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     return load_gold(gold, None if split == "all" else split)
+
+
+def floors_for(gold: Path) -> Path:
+    """The floors file of a gold set: floors.json for gold.jsonl, floors.<name>.json beside
+    any other (floors.customers.json for customers.jsonl)."""
+    gold = Path(gold)
+    return (
+        FLOORS if gold.resolve() == GOLD.resolve() else gold.with_name(f"floors.{gold.stem}.json")
+    )
 
 
 def load_floors(path: Path = FLOORS) -> dict:

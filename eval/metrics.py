@@ -88,6 +88,48 @@ def cited_ok(r: Record) -> bool:
     return bool({c["doc_id"] for c in r.citations} & set(r.expected_sources))
 
 
+def off_subject(r: Record) -> bool:
+    """An answer about another subject than asked: it cites sources, and none of them is one
+    the case expects (the repair-time FAQ for a warranty question)."""
+    if r.outcome != "answered" or not r.expected_sources or not r.citations:
+        return False
+    return not cited_ok(r)
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+_ENGLISH_WORD = re.compile(r"\b[A-Za-z]*[a-z][A-Za-z]*\b")  # names and acronyms (OPPO, APP) aside
+
+
+def turn_languages(records: Sequence[Record]) -> list[str]:
+    """The language of each turn's conversation ("zh" | "en"): what the question is written
+    in, and for a turn that shows none ("OPPO", "KF-7Q2M9X", "ok"), the turn before's."""
+    out, last = [], {}
+    for r in records:
+        words = _LATIN_WORD.findall(_TICKET_ID.sub(" ", r.question))
+        if len(_CJK.findall(r.question)) >= 2:
+            lang = "zh"
+        elif len(words) >= 2:
+            lang = "en"
+        else:
+            lang = last.get(r.session, "zh") if r.session else "zh"
+        if r.session:
+            last[r.session] = lang
+        out.append(lang)
+    return out
+
+
+def english_lines(answer: str) -> list[str]:
+    """Lines of an answer written in English: three or more English words, more of their
+    letters than Chinese characters (a product name or "APP" in a Chinese line does not count)."""
+    return [
+        line
+        for line in answer.splitlines()
+        if len(words := [w for w in _ENGLISH_WORD.findall(line) if len(w) >= 2]) >= 3
+        and sum(len(w) for w in words) > len(_CJK.findall(line))
+    ]
+
+
 def forbidden_hits(r: Record) -> list[str]:
     """The forbidden patterns that match the answer."""
     return [p for p in r.forbidden if re.search(p, r.answer)]
@@ -268,6 +310,15 @@ def summarize(records: Sequence[Record]) -> dict:
         "forbidden_hits": sum(len(forbidden_hits(r)) for r in records),
         "pii_cases": sum(bool(r.pii) for r in records),
         "pii_in_answers": sum(bool(repeated_pii(r, pii)) for r in records),
+        "off_subject_answers": sum(off_subject(r) for r in records),
+        "english_in_chinese": sum(
+            bool(english_lines(r.answer))
+            for r, lang in zip(records, turn_languages(records), strict=True)
+            if lang == "zh"
+        ),
+        "answer_chars_median": percentile(
+            [len(r.answer) for r in records if r.outcome == "answered"], 50
+        ),
         "answered_share": rate([r.outcome == "answered" for r in records]),
         "latency_p50_ms": percentile(latency, 50),
         "latency_p95_ms": percentile(latency, 95),

@@ -31,6 +31,9 @@ HEADLINE = (
     ("forbidden-pattern hits (count)", "forbidden_hits", "int"),
     ("PII left in storage (count)", "pii_in_storage", "int"),
     ("answers repeating PII (count)", "pii_in_answers", "int"),
+    ("answers on another subject (count)", "off_subject_answers", "int"),
+    ("English lines in Chinese chats (count)", "english_in_chinese", "int"),
+    ("answer length, median (chars)", "answer_chars_median", "f1"),
     ("answered share", "answered_share", "pct"),
     ("latency p50 (ms)", "latency_p50_ms", "f1"),
     ("latency p95 (ms)", "latency_p95_ms", "f1"),
@@ -379,6 +382,12 @@ DEFINITIONS = """\
   transcripts and chat-log lines (the consented `contact` column excepted).
 - **answers repeating PII**: answers holding any gold case's `pii` value in full (spaces and
   hyphens ignored); a masked echo such as 138****5678 does not count, and is not a figure either.
+- **answers on another subject**: answered cases that cite sources, none of them one the case
+  expects: a fact stated about something other than what was asked.
+- **English lines in Chinese chats**: answers to a turn of a Chinese conversation (the question
+  is Chinese, or shows no language and the turn before was Chinese) that hold a line of three or
+  more English words with more Latin letters than Chinese characters.
+- **answer length**: the median number of characters of the answered replies.
 - **LLM figures** (`kefu+llm` only): a turn *tried* the LLM when it was answered from retrieval
   without a vetted FAQ answer; the share generated is over all answered turns; the guard figures,
   first-token and generation times are over the turns that tried it.

@@ -11,11 +11,13 @@ import pytest
 from bot.types import Chunk
 from eval.baselines import Bm25Baseline, VectorOnlyBaseline
 from eval.harness import (
+    CUSTOMERS,
     GOLD,
     OURS,
     OURS_LLM,
     EvalRun,
     calibration_view,
+    floors_for,
     frontier,
     load_cases,
     load_floors,
@@ -29,6 +31,7 @@ from eval.metrics import (
     by_category,
     check_floors,
     cited_ok,
+    english_lines,
     escalation_scores,
     facts_ok,
     failure_reasons,
@@ -37,11 +40,13 @@ from eval.metrics import (
     invented_numbers,
     llm_summary,
     missing_facts,
+    off_subject,
     outcome_ok,
     passes,
     reciprocal_rank,
     repeated_pii,
     summarize,
+    turn_languages,
 )
 from eval.report import write_report
 
@@ -91,6 +96,45 @@ def test_an_answer_must_cite_an_expected_source():
     assert not cited_ok(rec(citations=[cite("oppo-scams")], expected_sources=["oppo-fees"]))
     assert cited_ok(rec(outcome="escalated", expected_sources=["oppo-fees"]))  # nothing to cite
     assert cited_ok(rec(citations=[], expected_sources=[]))
+
+
+def test_an_answer_citing_only_other_subjects_is_off_subject():
+    asked = {"expected_sources": ["oppo-warranty"]}
+    assert off_subject(rec(**asked, citations=[cite("oppo-repair-faults")]))
+    assert not off_subject(
+        rec(**asked, citations=[cite("oppo-repair-faults"), cite("oppo-warranty")])
+    )
+    assert not off_subject(rec(**asked, citations=[]))  # says nothing sourced at all
+    assert not off_subject(rec(**asked, outcome="escalated", citations=[cite("x")]))
+
+
+def test_english_lines_are_whole_english_sentences_not_names_in_chinese():
+    assert english_lines("Our after-sales information is in Chinese: 保修期两年")
+    assert not english_lines("请在 OPPO 官网或“OPPO服务”APP 查询")
+    assert english_lines("保修期两年。\nTicket KF-ABC234: open (priority: safety hazard)")
+
+
+def test_a_turn_that_shows_no_language_keeps_its_conversations():
+    turns = [
+        rec(question="手机保修多久", session="s1"),
+        rec(question="OPPO", session="s1"),  # a bare brand name: still Chinese
+        rec(question="KF-7Q2M9X", session="s1"),
+        rec(question="how long is the warranty", session="s2"),
+        rec(question="ok", session="s2"),
+        rec(question="ok"),  # alone, no conversation: Chinese by default
+    ]
+    assert turn_languages(turns) == ["zh", "zh", "zh", "en", "en", "zh"]
+    chinese_chat = [
+        rec(question="手机保修多久", session="s"),
+        rec(question="OPPO", session="s", answer="From our FAQ (original text in Chinese): 两年"),
+    ]
+    assert summarize(chinese_chat)["english_in_chinese"] == 1
+
+
+def test_each_gold_set_has_its_own_floors():
+    assert floors_for(GOLD).name == "floors.json"
+    assert floors_for(CUSTOMERS).name == "floors.customers.json"
+    assert floors_for(CUSTOMERS).exists()
 
 
 def test_forbidden_patterns_are_regexes():
@@ -625,6 +669,14 @@ def test_report_sets_the_two_answerers_side_by_side(tmp_path):
 
 
 # -- the gate ---------------------------------------------------------------------------
+@pytest.mark.slow
+def test_the_bot_holds_the_floors_on_the_customers_own_questions(real_bot):
+    run = run_eval(real_bot, "test", baselines=False, calibration=False, gold=CUSTOMERS, llm=False)
+    ours = run.metrics[OURS]["overall"]
+    assert ours["cases"] > 150
+    assert check_floors(ours, load_floors(floors_for(CUSTOMERS))) == []
+
+
 @pytest.mark.slow
 def test_the_bot_holds_every_floor_on_the_test_split(real_bot, tmp_path):
     run = run_eval(real_bot, "test", baselines=True, calibration=False, llm=False)
