@@ -100,7 +100,7 @@ class Kefu:
         texts = [f"{c.title} {c.heading} {c.text}" for c in retriever.chunks] + [
             " ".join((f.question, *f.paraphrases)) for f in corpus.faqs
         ]
-        self.reader = reader or Reader(self.profile, subject_words(texts))
+        self.reader = reader or Reader(self.profile, subject_words(texts), texts)
         # A turn typed in pinyin is read in the knowledge's words ("baoxiu" → 保修).
         names = [w for ws in self.profile.brand_words().values() for w in ws if w.isascii()]
         self.pinyin = PinyinReader(texts, keep=names)
@@ -433,6 +433,10 @@ class Kefu:
             draft = self._answer(s, lang)
             if draft is not None:
                 text, citations = draft.text, draft.citations
+                unknown = self.reader.unknown_terms(s.reading.text)
+                if unknown:  # "耳机保修吗": what the knowledge has, said as not about 耳机
+                    terms = "、".join(unknown)
+                    text = say("not_in_knowledge", lang, self.profile, terms=terms) + text
                 last = s.session.last()
                 if last is not None and last.outcome == "answered" and last.answer == text:
                     # Asked again: the same words once more would read like a machine.

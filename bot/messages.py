@@ -125,6 +125,10 @@ _MESSAGES: dict[str, dict[str, str]] = {
     },
     "supplement": {"zh": "\n补充:", "en": "\nMore detail: "},
     "related": {"zh": "\n另外:", "en": "\nAlso: "},
+    "not_in_knowledge": {
+        "zh": "关于{terms},我们手头的信息里没有相关说明,具体请以官方客服的答复为准。相关的信息如下:\n",
+        "en": "Our information says nothing about {terms}; please check with official support. Here is what it does cover:\n",
+    },
     "small_talk_greet": {
         "zh": "您好,我是{assistant},可以帮您解答{scope}的售后问题。请问有什么可以帮您?",
         "en": "Hello, I'm {assistant}. I can help with after-sales questions on {scope}. What can I do for you?",

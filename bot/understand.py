@@ -14,6 +14,9 @@ from functools import lru_cache
 from bot.profile import Profile
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+# A word starting with one of these is a verb phrase jieba took for a noun ("能派", "能装").
+_MODAL = frozenset("能会要可想该得让把被将再还")
 # Words and ids that belong to no language: a reply of "ok" or "KF-7Q2M9X" is said in either.
 _ID_LIKE = re.compile(r"\b[a-z]{1,4}-[a-z0-9]{4,}\b|\d+")
 _NEUTRAL = re.compile(r"\b(?:ok|okay|yes|no|yep|nope|hi|hello|thanks|thx|y|n)\b")
@@ -159,7 +162,12 @@ def subject_words(texts: Iterable[str]) -> frozenset[str]:
 class Reader:
     """Reads questions for one knowledge base: its products (profile) and its vocabulary."""
 
-    def __init__(self, profile: Profile | None = None, vocabulary: Iterable[str] = ()):
+    def __init__(
+        self,
+        profile: Profile | None = None,
+        vocabulary: Iterable[str] = (),
+        texts: Iterable[str] = (),
+    ):
         profile = profile or Profile()
         self.profile = profile
         self.brand_words = profile.brand_words()
@@ -178,6 +186,14 @@ class Reader:
             else None
         )
         self.vocabulary = frozenset(vocabulary)
+        # Every pair of adjacent Chinese characters the knowledge holds: a noun in a question
+        # with a pair outside it names something the knowledge never mentions.
+        self._pairs = frozenset(
+            run[i : i + 2]
+            for t in texts
+            for run in _CJK_RUN.findall(t)
+            for i in range(len(run) - 1)
+        )
         # What a follow-up can swap: a product for another, or a part for another.
         names = [re.escape(w) for ws in self.brand_words.values() for w in ws if len(w) > 1]
         parts = [re.escape(w) for ws in self.brand_hints.values() for w in ws if len(w) > 1]
@@ -255,6 +271,34 @@ class Reader:
                 rest = pattern.sub("", rest)
         rest = _FOLLOWUP.sub("", _FILLER.sub("", rest))
         return len(_WORDY.findall(rest)) >= 2
+
+    def unknown_terms(self, text: str) -> list[str]:
+        """The nouns of a question that the knowledge never mentions ("耳机", "运费", "碎屏险"):
+        an answer must say it has nothing on them rather than answer as if it had."""
+        if not self._pairs:
+            return []
+        import jieba.posseg as pseg
+
+        from bot.index.sparse import _jieba
+
+        _jieba().initialize()
+        names = {w for ws in self.brand_words.values() for w in ws} | set(self.profile.other_brands)
+        out = []
+        words = pseg.lcut(text)
+        for i, (w, flag) in enumerate(words):
+            before = words[i - 1] if i else None
+            if before and len(before.word) == 1 and before.flag in ("a", "v", "n", "vn"):
+                w = words[i - 1].word + w  # "碎" + "屏险": the term is 碎屏险
+            if (
+                len(w) >= 2
+                and w[0] not in _MODAL
+                and _CJK_RUN.fullmatch(w)
+                and (flag.startswith("n") or flag == "vn")
+                and w not in names
+                and any(w[i : i + 2] not in self._pairs for i in range(len(w) - 1))
+            ):
+                out.append(w)
+        return list(dict.fromkeys(out))
 
     def followup_query(self, last_query: str, text: str) -> str:
         """The standalone query for a follow-up: a new topic replaces the old one of its kind

@@ -160,3 +160,23 @@ def test_a_new_question_mid_conversation_is_not_answered_as_the_old_topic(real_b
     assert "热线" in a.text and "保修时长" not in a.text
     a = real_bot.ask("oppo的呢", session_id=switched)  # the hotline question, for the phone
     assert "400-773-6666" in a.text
+
+
+def test_nouns_the_knowledge_never_mentions_are_found():
+    from bot.understand import Reader
+
+    reader = Reader(texts=["手机保修两年,屏幕碎了七天内报修。", "充电器请用原装。"])
+    assert reader.unknown_terms("我的耳机坏了能保修吗") == ["耳机"]
+    assert reader.unknown_terms("有没有延保或者碎屏险") == ["延保", "碎屏险"]
+    assert reader.unknown_terms("手机屏幕碎了保修吗") == []  # all of it is in the knowledge
+    assert reader.unknown_terms("周末能装吗") == []  # a verb phrase, not a thing asked about
+    assert Reader().unknown_terms("耳机") == []  # no knowledge given: nothing to compare
+
+
+@pytest.mark.slow
+def test_an_answer_says_what_the_knowledge_has_nothing_on(real_bot):
+    a = real_bot.ask("oppo原装充电器和耳机保修吗 保多久", session_id=_sid())
+    assert a.outcome == "answered"
+    assert a.text.startswith("关于耳机,我们手头的信息里没有相关说明")
+    plain = real_bot.ask("OPPO 手机保修多久?", session_id=_sid())
+    assert "没有相关说明" not in plain.text
