@@ -28,7 +28,7 @@ from bot.retrieve.answer_type import addresses, prefer_stated, prefer_whole
 from bot.session import Session, SessionStore, Turn
 from bot.turn import TurnState
 from bot.types import Answer, Citation, Corpus, Reason, Retrieval
-from bot.understand import Reader, subject_words
+from bot.understand import Reader, simplified, subject_words
 
 _PIECES = re.compile(r"[^。!?!?\n]*(?:[。!?!?]+|\n|$)")
 
@@ -200,7 +200,7 @@ class Kefu:
         raw = clean_question(question, self.settings.max_question_chars)
         text = self.sensitive.mask(mask_pii(raw))
         session = self.sessions.get(session_id or uuid.uuid4().hex)
-        reading = self.reader.read(self.pinyin.to_hanzi(text))
+        reading = self.reader.read(self.pinyin.to_hanzi(simplified(text)))
         if session.lang and not self.reader.says_language(text):
             reading = dataclasses.replace(reading, lang=session.lang)  # one per conversation
         return TurnState(
@@ -399,7 +399,7 @@ class Kefu:
         """A turn that is out of scope on its own may continue the conversation: "要带什么去"
         after a repair question, "还在滴水" after a leak. Read it with the last turn's
         question; True when that reading is used (retrieval redone, or a trigger settled)."""
-        last, own = s.session.last(), self.pinyin.to_hanzi(s.question)
+        last, own = s.session.last(), self.pinyin.to_hanzi(simplified(s.question))
         if (
             last is None
             or last.outcome not in ("answered", "escalated")

@@ -15,6 +15,8 @@ from bot.profile import Profile
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+# Only a short question is read for things the knowledge lacks: every noun of one is asked about.
+_UNKNOWN_MAX_CHARS = 24
 # A word starting with one of these is a verb phrase jieba took for a noun ("能派", "能装").
 _MODAL = frozenset("能会要可想该得让把被将再还")
 # Words and ids that belong to no language: a reply of "ok" or "KF-7Q2M9X" is said in either.
@@ -109,6 +111,20 @@ class Reading:
     followup: bool
     small_talk: str | None
     residual_chars: int  # Chinese/Latin characters left once brand-sensitive words are removed
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    """OpenCC's traditional-to-simplified converter, loaded on the first Chinese turn."""
+    import opencc  # about 10 ms with its dictionaries: kept out of `import bot`
+
+    return opencc.OpenCC("t2s.json").convert
+
+
+def simplified(text: str) -> str:
+    """The text in simplified characters ("電池續航" → "电池续航"): the knowledge, the
+    patterns and the vocabulary are simplified; customers in Hong Kong and Taiwan are not."""
+    return _t2s()(text) if _CJK.search(text) else text
 
 
 def language(text: str) -> str:
@@ -275,8 +291,8 @@ class Reader:
     def unknown_terms(self, text: str) -> list[str]:
         """The nouns of a question that the knowledge never mentions ("耳机", "运费", "碎屏险"):
         an answer must say it has nothing on them rather than answer as if it had."""
-        if not self._pairs:
-            return []
+        if not self._pairs or len(text) > _UNKNOWN_MAX_CHARS:
+            return []  # a long story names many things in passing ("带娃出去吃饭")
         import jieba.posseg as pseg
 
         from bot.index.sparse import _jieba
@@ -287,7 +303,7 @@ class Reader:
         words = pseg.lcut(text)
         for i, (w, flag) in enumerate(words):
             before = words[i - 1] if i else None
-            if before and len(before.word) == 1 and before.flag in ("a", "v", "n", "vn"):
+            if before and len(before.word) == 1 and before.flag == "a":
                 w = words[i - 1].word + w  # "碎" + "屏险": the term is 碎屏险
             if (
                 len(w) >= 2

@@ -180,3 +180,10 @@ def test_an_answer_says_what_the_knowledge_has_nothing_on(real_bot):
     assert a.text.startswith("关于耳机,我们手头的信息里没有相关说明")
     plain = real_bot.ask("OPPO 手机保修多久?", session_id=_sid())
     assert "没有相关说明" not in plain.text
+
+
+@pytest.mark.slow
+def test_traditional_characters_are_read_as_simplified(real_bot):
+    a = real_bot.ask("OPPO手機保修多久?", session_id=_sid())
+    assert a.outcome == "answered"
+    assert "2年" in a.text.split("\n")[0] and "没有相关说明" not in a.text

@@ -6,10 +6,10 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
-import functools
 import re
 import unicodedata
-from collections.abc import Callable
+
+from bot.understand import simplified
 
 _INJECTION = re.compile(
     r"(忽略|无视|忘记|忘掉|不要遵守|不用遵守|绕过|跳过|取消)(掉)?(你|您)?的?(之前|以前|先前|上面|以上|前面|所有|全部|一切|原有|原来|系统|现有|这些|那些)?的?(所有|全部)?的?(指令|规则|设定|提示|限制|要求|约束|身份)|"
@@ -388,15 +388,6 @@ def _base64_payloads(text: str) -> list[str]:
 _INVISIBLE = re.compile(
     r"[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0\U000e0100-\U000e01ef]"
 )
-_HAN = re.compile(r"[\u4e00-\u9fff]")
-
-
-@functools.cache
-def _to_simplified() -> Callable[[str], str]:
-    """OpenCC's traditional-to-simplified converter, loaded on the first Chinese turn."""
-    import opencc  # about 10 ms with its dictionaries: kept out of `import bot`
-
-    return opencc.OpenCC("t2s.json").convert
 
 
 def _visible(text: str) -> str:
@@ -412,8 +403,7 @@ def _readings(text: str) -> tuple[list[str], list[str]]:
     nfkc = unicodedata.normalize("NFKC", text)
     # Patterns are written in simplified characters; "舊規則已經失效" is read as "旧规则已经失效".
     base = _visible(nfkc)
-    if _HAN.search(base):
-        base = _to_simplified()(base)
+    base = simplified(base)
     plain = [text, nfkc, base]
     plain.append(
         re.sub(r"\s{2,}", " ", _SPACED.sub(lambda m: re.sub(r"[ \-_.·*/|]", "", m.group()), base))
