@@ -365,9 +365,9 @@ class Kefu:
             k=self.settings.top_k,
             hold_out=hold_out,
             covers=lambda faq: (
-                self.reader.covers(
-                    query, f"{faq.question} {' '.join(faq.paraphrases)} {faq.answer}", faq.brand
-                )
+                # What an FAQ is about is what it asks: its answer naming a part in passing
+                # ("换非原装电池要7-10个工作日") does not make the repair-time FAQ a battery one.
+                self.reader.covers(query, f"{faq.question} {' '.join(faq.paraphrases)}", faq.brand)
                 and not self.reader.narrower(query, faq.question)
             ),
             fits=lambda faq: addresses(query, faq.answer),
