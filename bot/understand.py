@@ -20,9 +20,11 @@ _UNKNOWN_MAX_CHARS = 24
 # A word starting with one of these is a verb phrase jieba took for a noun ("能派", "能装").
 _MODAL = frozenset("能会要可想该得让把被将再还")
 # Words and ids that belong to no language: a reply of "ok" or "KF-7Q2M9X" is said in either.
-_ID_LIKE = re.compile(r"\b[a-z]{1,4}-[a-z0-9]{4,}\b|\d+")
+# Model names ("a96", "reno10", "find x5") say no language either.
+_ID_LIKE = re.compile(r"\b[a-z]{1,4}-[a-z0-9]{4,}\b|\b[a-z]*\d[a-z0-9]*\b|\d+")
 _NEUTRAL = re.compile(r"\b(?:ok|okay|yes|no|yep|nope|hi|hello|thanks|thx|y|n)\b")
 _LATIN = re.compile(r"[A-Za-z]")
+_LATIN_WORD = re.compile(r"[a-z]{2,}")  # of a lower-cased text
 # Topics whose answer differs by brand: asking without a brand needs a clarifying question.
 _BRAND_SENSITIVE = re.compile(
     r"客服电话|售后电话|服务电话|热线|电话多少|电话是多少|号码|保修多久|保修期|保修几年|质保|"
@@ -233,7 +235,7 @@ class Reader:
         for name in sorted(self._names, key=len, reverse=True):
             low = low.replace(name.lower(), " ")
         low = _NEUTRAL.sub(" ", low)
-        return bool(_LATIN.search(low)) or len(_CJK.findall(low)) >= 2
+        return bool(_LATIN_WORD.search(low)) or len(_CJK.findall(low)) >= 2
 
     def _ours(self, text: str) -> bool:
         """The question uses the knowledge's own vocabulary."""

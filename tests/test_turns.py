@@ -187,3 +187,23 @@ def test_traditional_characters_are_read_as_simplified(real_bot):
     a = real_bot.ask("OPPO手機保修多久?", session_id=_sid())
     assert a.outcome == "answered"
     assert "2年" in a.text.split("\n")[0] and "没有相关说明" not in a.text
+
+
+@pytest.mark.parametrize(
+    ("text", "shows"),
+    [
+        ("oppo a96", False),  # a product and a model name: the chat's language goes on
+        ("OPPO", False),
+        ("reno10", False),
+        ("KF-7Q2M9X", False),
+        ("ok", False),
+        ("how long does it take", True),
+        ("好的", True),
+    ],
+)
+def test_a_bare_model_name_keeps_the_conversations_language(text, shows):
+    from bot.profile import load_profile
+    from bot.understand import Reader
+    from tests.paths import KNOWLEDGE
+
+    assert Reader(load_profile(KNOWLEDGE)).says_language(text) is shows
