@@ -1,4 +1,4 @@
-"""Questions typed in pinyin ("oppo baoxiu duojiu"), read back in the knowledge's own words.
+"""Questions typed in pinyin ("shouji baoxiu duojiu"), read back in the knowledge's own words.
 
 Customers on a phone keyboard without Chinese input type toneless pinyin. Retrieval, the
 reader's topics and the answer's language all work on Chinese, so a turn that is pinyin gets

@@ -281,7 +281,7 @@ class Reader:
         return list(dict.fromkeys(found))
 
     def asks_own(self, text: str) -> bool:
-        """Whether a turn asks something besides naming a topic: "奥普客服电话多少" asks for a
+        """Whether a turn asks something besides naming a topic: "X牌客服电话多少" asks for a
         number, "那电池呢" only swaps the topic of the last question."""
         rest = text.lower()
         for pattern in (self._products, self._parts):
@@ -325,7 +325,7 @@ class Reader:
         new = self.topics(text)
         if not new:
             # The last question's topics carry over, not all its words: "需要准备什么" after
-            # "奥普浴霸怎么预约安装" asks what to prepare for the heater, and the old question's
+            # "热水器怎么预约安装" asks what to prepare for the heater, and the old question's
             # words would outweigh the new one's.
             old = self.topics(last_query)
             return f"{' '.join(old)} {text}" if old else f"{last_query} {text}"

@@ -138,8 +138,8 @@ class HybridRetriever:
         hits = (prefer(ranked) if prefer is not None else ranked)[:k]
         for c in candidates:
             # Word for word against every phrasing the FAQ has, not only the one closest in
-            # meaning: "oppo手机保修多久" reads 0.8 like "OPPO 修手机要多久?" (another FAQ's
-            # closest phrasing) but 0.9 like "OPPO 手机整机保修多久?", second in meaning.
+            # meaning: "X手机保修多久" reads 0.8 like "X 修手机要多久?" (another FAQ's closest
+            # phrasing) but 0.9 like "X 手机整机保修多久?", second in meaning.
             c.wording = max(wording(query, p) for p in (c.faq.question, *c.faq.paraphrases))
             c.verbatim = c.wording >= FAQ_VERBATIM
         # FAQs are ranked as fused retrieval placed them: `prefer` judges passages.
