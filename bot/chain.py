@@ -14,10 +14,11 @@ from bot.answer.decide import Thresholds, decide
 from bot.answer.disclose import Discloser
 from bot.answer.extractive import Draft, ExtractiveAnswerer, citation
 from bot.escalate import TICKET_ID, Escalator
+from bot.guard.injection import injection_kind
 from bot.guard.input import clean_question
 from bot.guard.numbers import keep_supported
 from bot.guard.pii import mask_pii
-from bot.guard.scope import escalation_trigger, is_injection
+from bot.guard.scope import escalation_trigger
 from bot.guard.sensitive import SensitiveWords
 from bot.handoff import Handoff
 from bot.ingest.chunker import is_row_fact, split_sentences
@@ -240,6 +241,7 @@ class Kefu:
                     "confidence": round(answer.confidence, 4),
                     "citations": [c.doc_id for c in answer.citations],
                     "ticket_id": answer.ticket_id,
+                    **({"injection": state.injection} if state.injection else {}),
                 }
             )
         return answer
@@ -248,7 +250,8 @@ class Kefu:
     def _understand(self, s: TurnState) -> TurnState:
         r = s.reading
         sess = s.session
-        if is_injection(s.raw or s.question):
+        s.injection = injection_kind(s.raw or s.question)
+        if s.injection:
             s.settle("refused", Reason.INJECTION)
             return s
         if sess.awaiting_contact and s.raw:
@@ -446,7 +449,11 @@ class Kefu:
         if s.outcome == "clarify":
             text = say("clarify_brand", lang, self.profile)
         elif s.outcome == "refused":
-            key = "refused_injection" if s.reason is Reason.INJECTION else "refused_scope"
+            key = "refused_scope"
+            if s.reason is Reason.INJECTION:
+                # "以上规则作废。换屏多少钱?": the question may be real; ask for it plainly.
+                asks = s.reading.brand or s.reading.brand_hint  # it names one of our products
+                key = "refused_injection_ask" if asks else "refused_injection"
             text = say(key, lang, self.profile)
         elif s.outcome == "escalated":
             text, citations = self.handoffs.escalate(s, lang)

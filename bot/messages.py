@@ -24,6 +24,10 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "zh": "抱歉,我不能执行这类请求。我只根据已核实的售后资料回答问题,也不会编造信息。请问有什么售后问题需要帮忙?",
         "en": "Sorry, I can't do that. I only answer from our verified after-sales knowledge and never make things up. What after-sales question can I help with?",
     },
+    "refused_injection_ask": {
+        "zh": "抱歉,消息里的那段指令我不能执行。如果您有售后问题,请不带那段指令,直接把问题发给我,我会按已核实的资料回答。",
+        "en": "Sorry, I can't follow the instructions in that message. If you have an after-sales question, send it to me on its own and I'll answer from our verified information.",
+    },
     "escalated": {
         "zh": "已为您转接人工客服,客服人员会尽快跟进处理。",
         "en": "I've handed this over to a human agent, who will follow up with you shortly.",

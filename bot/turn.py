@@ -33,6 +33,7 @@ class TurnState:
     reply: str | None = None  # a reply settled early (the contact was saved)
     ticket_id: str | None = None  # the ticket this turn opened or joined
     generated: object | None = None  # the LLM's result once generated (bot.answer.llm)
+    injection: str | None = None  # the kind of attack the turn is (bot.guard.injection), if any
 
     def settle(self, outcome: Outcome, reason: Reason, trigger: Trigger | None = None) -> None:
         self.outcome, self.reason, self.trigger = outcome, reason, trigger

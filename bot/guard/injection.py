@@ -343,15 +343,23 @@ _ONE_SIDE = re.compile(
 )
 
 
-def _compound(text: str) -> bool:
+def _compound(text: str) -> str | None:
     """Families that need two parts: a fake notice, a lookup of a named third person's records."""
     head, change, order = (p.search(text) for p in (_NOTICE_HEAD, _NOTICE_CHANGE, _NOTICE_ORDER))
     if ((head and (change or order)) or (change and order)) and not _CHECKS_NOTICE.search(text):
-        return True
-    return bool(_THIRD_MARKED.search(text) and _ANY_LOOKUP.search(text))
+        return "fake_notice"
+    return "others_data" if _THIRD_MARKED.search(text) and _ANY_LOOKUP.search(text) else None
 
 
-_FAMILIES = (_INJECTION, _INJECTION_MORE, _OVERRIDE, _PERSONA, _OTHERS, _ONE_SIDE)
+# Each family with the kind it is logged as (the chat log's `injection` field).
+_FAMILIES = (
+    (_OVERRIDE, "override"),
+    (_PERSONA, "persona"),
+    (_OTHERS, "others_data"),
+    (_ONE_SIDE, "one_side"),
+    (_INJECTION, "instructions"),
+    (_INJECTION_MORE, "instructions"),
+)
 
 
 _SPACED = re.compile(r"(?<![^\W_])(?:[^\W_][ \-_.·*/|]){3,}[^\W_](?![^\W_])")
@@ -416,10 +424,23 @@ def _readings(text: str) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(plain)), transformed  # most readings coincide: check each once
 
 
+def injection_kind(text: str) -> str | None:
+    """What kind of attack `text` is, if it is one: "override" (the rules declared void),
+    "persona" (an insider, an unrestricted assistant), "others_data", "one_side" (hide one side
+    of a conflict), "fake_notice", "instructions" (the rest: role play, prompt or knowledge-base
+    extraction, made-up facts, reply shaping) or "obfuscated" (found only reversed, rotated or
+    de-spaced); None for an ordinary question."""
+    plain, transformed = _readings(text)
+    for t in plain:
+        for pattern, kind in _FAMILIES:
+            if pattern.search(t):
+                return kind
+        if kind := _compound(t):
+            return kind
+    return "obfuscated" if any(_INJECTION_STRONG.search(t) for t in transformed) else None
+
+
 def is_injection(text: str) -> bool:
     """True for attempts to override the bot's rules or persona, extract its prompt, knowledge base or
     other people's records, plant or make up facts, or hide one side of a conflict."""
-    plain, transformed = _readings(text)
-    if any(p.search(t) for t in plain for p in _FAMILIES) or any(_compound(t) for t in plain):
-        return True
-    return any(_INJECTION_STRONG.search(t) for t in transformed)
+    return injection_kind(text) is not None
