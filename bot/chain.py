@@ -201,12 +201,14 @@ class Kefu:
         raw = clean_question(question, self.settings.max_question_chars)
         text = self.sensitive.mask(mask_pii(raw))
         session = self.sessions.get(session_id or uuid.uuid4().hex)
-        reading = self.reader.read(self.pinyin.to_hanzi(simplified(text)))
+        said = self.pinyin.to_hanzi(simplified(text))
+        reading = self.reader.read(said)
         if session.lang and not self.reader.says_language(text):
             reading = dataclasses.replace(reading, lang=session.lang)  # one per conversation
         return TurnState(
             question=text,
             raw=raw,
+            said=said,
             session=session,
             reading=reading,
             brand_param=brand if brand in self.profile.product_ids else None,
@@ -402,7 +404,7 @@ class Kefu:
         """A turn that is out of scope on its own may continue the conversation: "要带什么去"
         after a repair question, "还在滴水" after a leak. Read it with the last turn's
         question; True when that reading is used (retrieval redone, or a trigger settled)."""
-        last, own = s.session.last(), self.pinyin.to_hanzi(simplified(s.question))
+        last, own = s.session.last(), s.said
         if (
             last is None
             or last.outcome not in ("answered", "escalated")

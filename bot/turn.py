@@ -19,6 +19,7 @@ class TurnState:
     session: Session
     reading: Reading
     raw: str = ""  # cleaned but unmasked: read once for a consented contact, never stored
+    said: str = ""  # the question as read: simplified characters, pinyin in the knowledge's words
     brand_param: str | None = None
     query: str = ""
     brand: str | None = None

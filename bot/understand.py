@@ -204,6 +204,9 @@ class Reader:
             else None
         )
         self.vocabulary = frozenset(vocabulary)
+        self._named = frozenset(w for ws in self.brand_words.values() for w in ws) | frozenset(
+            profile.other_brands
+        )
         # Every pair of adjacent Chinese characters the knowledge holds: a noun in a question
         # with a pair outside it names something the knowledge never mentions.
         self._pairs = frozenset(
@@ -300,7 +303,6 @@ class Reader:
         from bot.index.sparse import _jieba
 
         _jieba().initialize()
-        names = {w for ws in self.brand_words.values() for w in ws} | set(self.profile.other_brands)
         out = []
         words = pseg.lcut(text)
         for i, (w, flag) in enumerate(words):
@@ -312,7 +314,7 @@ class Reader:
                 and w[0] not in _MODAL
                 and _CJK_RUN.fullmatch(w)
                 and (flag.startswith("n") or flag == "vn")
-                and w not in names
+                and w not in self._named
                 and any(w[i : i + 2] not in self._pairs for i in range(len(w) - 1))
             ):
                 out.append(w)
