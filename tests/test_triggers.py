@@ -15,6 +15,7 @@ from bot.guard.scope import escalation_trigger
         ("手机电池鼓起来了 后盖都顶开了 还能用吗", "safety"),
         ("我的电池好像有点鼓 后盖翘起来了", "safety"),
         ("奥普浴霸里面在滴水 灯还一闪一闪的", "safety"),
+        ("浴霸开关冒火星了", "safety"),
         # a complaint after other words, anger, the same fault again, a denial
         ("修了三次了还是同一个毛病！！！你们到底能不能修 我要投诉", "complaint"),
         ("师傅上门安装把我家吊顶弄裂了 还不认账", "complaint"),

@@ -24,7 +24,7 @@ _TRIGGERS: tuple[tuple[str, int, re.Pattern[str]], ...] = (
         1,
         re.compile(
             r"鼓包|冒烟|起火|着火|失火|烧起来|爆炸|炸了|漏电|触电|被电|电到我|电了一下|麻手|发麻|电击|烧焦|焦味|焦糊|糊味|"
-            r"火花|漏水|滴水|渗水|漏气|燃气味|煤气味|"
+            r"火花|冒火星|冒火|打火|漏水|滴水|渗水|漏气|燃气味|煤气味|"
             # a swelling battery said plainly: "电池鼓起来了", "后盖都顶开了", "有点鼓"
             r"鼓起|(电池|后盖|屏幕)[^,,。!!??]{0,6}(鼓了|有点鼓|翘起|顶起|顶开|撑开)|"
             r"smok|fire|flame|explod|swell|swollen|bulg|electric shock|shocked|sparks|"
