@@ -1,4 +1,4 @@
-"""ASGI entry point: `uvicorn app:app`, or `python app.py --host 127.0.0.1 --port 7860`.
+"""ASGI entry point: `uvicorn app:app --no-proxy-headers`, or `python app.py --host 127.0.0.1 --port 7860`.
 
 Importing this module reads the settings (KEFU_* environment, .env) and builds the routes
 only; the model and index load in the background from the app's lifespan, and /healthz
@@ -26,4 +26,5 @@ if __name__ == "__main__":
         f"kefu: http://{args.host}:{args.port}/  (API docs: /docs, widget: /widget/demo)",
         flush=True,
     )
-    uvicorn.run(app, host=args.host, port=args.port)
+    # uvicorn trusts X-Forwarded-For from loopback by default; kefu decides (KEFU_TRUSTED_PROXIES).
+    uvicorn.run(app, host=args.host, port=args.port, proxy_headers=False)

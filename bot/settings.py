@@ -7,6 +7,7 @@ The thresholds live with the index they were fitted on, not in the package.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,11 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)  # origins allowed to call /api
     rate_limit: str = "30/minute"  # per session and per client IP, limits syntax
     max_body_bytes: int = Field(default=16_384, ge=1024)
+    # The Gradio chat sends its whole transcript, sources included, with every message.
+    ui_max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Proxies (IPs or CIDR networks) whose X-Forwarded-For names the client; with none, the
+    # connecting peer is the client and forwarded headers are ignored.
+    trusted_proxies: list[str] = Field(default_factory=list)
     ui_concurrency: int = Field(default=4, ge=1)
 
     # Optional LLM endpoint (OpenAI-compatible); the extractive answerer is used when unset.
@@ -124,6 +130,21 @@ class Settings(BaseSettings):
         if not v.strip():
             raise ValueError("must not be empty")
         return v.strip()
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        networks = []
+        for entry in v:
+            try:
+                # strict: "10.0.0.1/8" is a typo for an address or for a network, not ours to
+                # guess; "*" is refused too: trusting everyone is "0.0.0.0/0", said explicitly.
+                networks.append(str(ipaddress.ip_network(entry.strip())))
+            except ValueError as e:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or a CIDR network such as 10.0.0.0/8 ({e})"
+                ) from None
+        return networks
 
     @classmethod
     def settings_customise_sources(

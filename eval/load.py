@@ -85,6 +85,7 @@ def local_server(timeout_s: float, env: dict[str, str] | None = None, workdir: P
                 "-m",
                 "uvicorn",
                 "app:app",
+                "--no-proxy-headers",
                 "--host",
                 "127.0.0.1",
                 "--port",

@@ -1,4 +1,5 @@
-"""Request limits for the JSON API: body size (before parsing) and rate per client IP and session."""
+"""Request limits: body size (before parsing) and rate per client IP and session, for the JSON API
+and the Gradio UI's own write routes (one budget per client for both)."""
 
 from __future__ import annotations
 

@@ -18,12 +18,12 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.errors import KefuError
 from bot.web.api import LOADING, Runtime, api_router, error, install_error_handlers
-from bot.web.limits import BodyLimitMiddleware, RateLimiter
+from bot.web.limits import TOO_MANY, BodyLimitMiddleware, RateLimited, RateLimiter
 
 if TYPE_CHECKING:
     from bot.chain import Kefu
@@ -35,6 +35,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("kefu.web")
 
 STATIC_DIR = Path(__file__).with_name("static")
+# Pages that shops embed (the widget's demo) may be framed; every other HTML page may not.
+FRAMEABLE = ("/widget/demo",)
+# Only what cannot break Gradio's page, which runs inline scripts and styles: no framing, no
+# <base> pointing elsewhere, no plugins.
+PAGE_CSP = "frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class StaticFile:
@@ -97,6 +103,66 @@ class WarningCORSMiddleware(CORSMiddleware):
                 origin,
             )
         return super().preflight_response(request_headers)
+
+
+class SecurityHeadersMiddleware:
+    """nosniff and a referrer policy on every response; HTML pages also refuse to be framed.
+
+    Scripts (widget.js) get no CSP or framing headers: a shop loads it cross-origin, and framing
+    rules mean nothing for a script. The pages in `frameable` are left embeddable.
+    """
+
+    def __init__(self, app: ASGIApp, frameable: tuple[str, ...] = FRAMEABLE):
+        self.app = app
+        self.frameable = frameable
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        frameable = scope["path"] in self.frameable
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", ()))
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+                if not frameable and headers.get("content-type", "").startswith("text/html"):
+                    headers.setdefault("X-Frame-Options", "DENY")
+                    headers.setdefault("Content-Security-Policy", PAGE_CSP)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class UIRateLimitMiddleware:
+    """Count every write outside /api (Gradio's queue, API and upload routes) against the
+    client's rate limit, before its body is read.
+
+    The /api routes count their own requests, once they hold the session id from the body.
+    Reads are not counted: the page, its assets and Gradio's SSE streams come with every visit.
+    """
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter, exempt: str = "/api/"):
+        self.app = app
+        self.limiter = limiter
+        self.exempt = exempt
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] not in _READS
+            and not scope["path"].startswith(self.exempt)
+        ):
+            client = scope.get("client")
+            try:
+                self.limiter.check(client[0] if client else None)
+            except RateLimited as e:
+                limited = error(429, TOO_MANY, headers={"Retry-After": str(e.retry_after)})
+                await limited(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def _profile(settings: Settings) -> Profile:
@@ -248,8 +314,13 @@ def create_app(
     app.state.runtime = rt
     install_error_handlers(app)
 
-    # Middleware added last runs first: CORS wraps the body limit, so a 413 carries CORS headers.
+    # Middleware added last runs first. The /api limit (the tighter one) reads a body before
+    # the UI's limit sees it; CORS wraps both, so a 413 or 429 carries CORS headers; every
+    # response gets the security headers; and the client address is settled before anything
+    # else reads it.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.ui_max_body_bytes, prefix="/")
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(UIRateLimitMiddleware, limiter=rt.limiter)
     app.add_middleware(
         WarningCORSMiddleware,
         allow_origins=list(settings.cors_origins),
@@ -257,6 +328,14 @@ def create_app(
         allow_headers=["Content-Type", "X-Kefu-Session"],
         max_age=600,
     )
+    app.add_middleware(SecurityHeadersMiddleware)
+    if settings.trusted_proxies:
+        # uvicorn's own: X-Forwarded-For read right to left past trusted hops (stdlib
+        # ipaddress, networks too), and only when the peer is trusted. Without trusted proxies
+        # it is left out, so forwarded headers never name the client.
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
 
     @app.get("/healthz", summary="模型与索引是否已加载", responses={503: {}})
     async def healthz():
