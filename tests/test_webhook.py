@@ -405,3 +405,72 @@ def test_a_ticket_delivered_before_this_release_rises_as_an_update(tmp_path, hel
     _escalate(store, "s1:1", "safety", "冒烟了")
     assert WebhookDispatcher(store, hd.url, timeout_s=2).deliver_due(T0) == 1
     assert _sent(hd)[-1] == ("ticket.priority_raised", f"{t.ticket_id}:P1", 1, 4)
+
+
+# -- contact details given after the ticket -------------------------------------------------
+def test_a_contact_given_after_delivery_reaches_the_helpdesk_once(tmp_path, helpdesk):
+    hd = helpdesk()
+    store = _store(tmp_path)
+    t = _ticket(store)
+    d = WebhookDispatcher(store, hd.url)
+    assert d.deliver_due(T0) == 1 and hd.accepted[0]["contact"] is None
+
+    store.update_contact(t.ticket_id, "s1", "13800138000", consent=True)
+    store.update_contact(t.ticket_id, "s1", "13800138000", consent=True)  # the same again
+    assert d.deliver_due(T0) == 1
+    assert d.deliver_due(T0 + dt.timedelta(days=1)) == 0
+    assert [b["event"] for b in hd.accepted] == ["ticket.created", "ticket.contact_updated"]
+    assert hd.accepted[1]["contact"] == "13800138000" and hd.accepted[1]["consent"] is True
+    assert hd.accepted[1]["priority"] == t.priority  # the same ticket, nothing else changed
+    assert hd.requests[1][0]["Idempotency-Key"] == f"{t.ticket_id}:C1"
+
+    # withdrawing consent is news too: the helpdesk must stop using the number
+    store.update_contact(t.ticket_id, "s1", None, consent=False)
+    assert d.deliver_due(T0) == 1
+    assert hd.accepted[2]["contact"] is None and hd.accepted[2]["consent"] is False
+    assert hd.requests[2][0]["Idempotency-Key"] == f"{t.ticket_id}:C2"
+
+
+def test_a_contact_given_before_delivery_rides_in_ticket_created(tmp_path, helpdesk):
+    hd = helpdesk()
+    store = _store(tmp_path)
+    t = _ticket(store)
+    store.update_contact(t.ticket_id, "s1", "kefu.user@example.com", consent=True)
+    d = WebhookDispatcher(store, hd.url)
+    assert d.deliver_due(T0) == 1 and d.deliver_due(T0) == 0
+    assert len(hd.accepted) == 1 and hd.accepted[0]["event"] == "ticket.created"
+    assert hd.accepted[0]["contact"] == "kefu.user@example.com"
+
+
+def test_a_contact_given_while_the_ticket_is_on_its_way_follows_it(tmp_path, helpdesk):
+    store = _store(tmp_path)
+    t = _ticket(store)
+
+    def give_contact(n):
+        if n == 1:  # the customer types a number while ticket.created is in flight
+            store.update_contact(t.ticket_id, "s1", "13800138000", consent=True)
+
+    hd = helpdesk(during=give_contact)
+    d = WebhookDispatcher(store, hd.url)
+    assert d.deliver_due(T0) == 1
+    assert hd.accepted[0]["contact"] is None  # read before the customer typed it
+    assert store.get(t.ticket_id).webhook_state == "pending"
+    assert d.deliver_due(T0) == 1
+    assert hd.accepted[1]["event"] == "ticket.contact_updated"
+    assert hd.accepted[1]["contact"] == "13800138000"
+    assert store.get(t.ticket_id).webhook_state == "sent"
+
+
+def test_a_new_contact_wakes_the_dispatcher(tmp_path, helpdesk):
+    hd = helpdesk()
+    store = _store(tmp_path)
+    t = _ticket(store)
+    d = WebhookDispatcher(store, hd.url, poll_s=30)
+    d.start()
+    try:
+        assert _wait(lambda: len(hd.accepted) == 1)
+        store.update_contact(t.ticket_id, "s1", "13800138000", consent=True)
+        assert _wait(lambda: len(hd.accepted) == 2), "waited for the 30 s poll"
+        assert hd.accepted[1]["contact"] == "13800138000"
+    finally:
+        d.stop()

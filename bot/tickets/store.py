@@ -86,6 +86,10 @@ class TicketRow(_Base):
     # ticket.created), and the least urgent one sent since (NULL: nothing sent since).
     webhook_acked_priority = Column(Integer, nullable=True)
     webhook_tried_priority = Column(Integer, nullable=True)
+    # Bumped each time the customer gives, changes or withdraws a contact; the helpdesk
+    # has been told up to webhook_acked_contact (NULL: 0, the contact the ticket opened with).
+    contact_version = Column(Integer, nullable=False, default=0, server_default=text("0"))
+    webhook_acked_contact = Column(Integer, nullable=True)
 
     __table_args__ = (Index("ix_tickets_webhook_due", "webhook_state", "webhook_next_at"),)
 
@@ -168,8 +172,9 @@ def _join(row: TicketRow, category: str, priority: int, transcript: list[dict], 
 
 
 def _queue_update(row: TicketRow) -> None:
-    """A ticket became more urgent: make its delivery due again (bot/tickets/webhook.py
-    decides between ticket.created and ticket.priority_raised from what was acknowledged)."""
+    """A ticket became more urgent or got a new contact: make its delivery due again
+    (bot/tickets/webhook.py picks ticket.created, ticket.priority_raised or
+    ticket.contact_updated from what was acknowledged)."""
     if row.webhook_state in ("sent", "failed"):
         row.webhook_state, row.webhook_next_at, row.webhook_error = "pending", None, None
         row.webhook_attempts = 0
@@ -370,17 +375,28 @@ class TicketStore:
     ) -> Ticket | None:
         """Record contact details given later; without consent any stored contact is erased.
 
+        A change goes to the helpdesk too (ticket.contact_updated, or within ticket.created
+        when that has not been acknowledged yet): a callback number given after the ticket
+        was delivered must reach the person who will call.
+
         None if the ticket does not exist or belongs to another session.
         """
         with self.writing() as s:
             row = s.scalar(select(TicketRow).where(TicketRow.ticket_id == ticket_id.upper()))
             if row is None or row.session_id != session_id:
                 return None
-            row.contact = _consented(contact, consent)
-            row.consent = bool(consent)
+            new = _consented(contact, consent)
+            changed = (new, bool(consent)) != (row.contact, bool(row.consent))
+            row.contact, row.consent = new, bool(consent)
             row.updated_at = dt.datetime.now(dt.UTC)
+            if changed:
+                row.contact_version = (row.contact_version or 0) + 1
+                _queue_update(row)
             s.commit()
-            return Ticket.from_row(row)
+            ticket = Ticket.from_row(row)
+        if changed:
+            self._notify(ticket)
+        return ticket
 
     def dispose(self) -> None:
         """Close pooled connections (the store can still be used afterwards)."""

@@ -11,10 +11,15 @@ previous priority and the key '<ticket id>:P<new priority>' (priorities only ris
 key names one change). Until the ticket.created has been acknowledged, the helpdesk is
 sent ticket.created (at the new priority) instead, so a receiver that knows only that
 event still files the ticket. A join that leaves the priority as it was sends nothing.
+
+Contact details given, changed or withdrawn after delivery go out the same way, as
+'ticket.contact_updated' with the key '<ticket id>:C<n>' (n counts the changes); a
+priority rise or a ticket.created sent later carries the new contact anyway.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -38,11 +43,14 @@ def backoff_s(attempts: int) -> int:
     return min(2**attempts, MAX_BACKOFF_S)
 
 
-def payload(ticket: Ticket, previous_priority: int | None = None) -> dict[str, Any]:
+def payload(
+    ticket: Ticket, previous_priority: int | None = None, contact_version: int | None = None
+) -> dict[str, Any]:
     """The JSON body sent for a ticket; contact details only with the customer's consent.
 
     With previous_priority, the body announces a rise from it: the same fields, plus
-    previous_priority and its labels, under event 'ticket.priority_raised'."""
+    previous_priority and its labels, under event 'ticket.priority_raised'. With only
+    contact_version, it announces new contact details: event 'ticket.contact_updated'."""
     level = LEVELS.get(ticket.priority)
     body = {
         "event": "ticket.created",
@@ -67,14 +75,41 @@ def payload(ticket: Ticket, previous_priority: int | None = None) -> dict[str, A
         body["previous_priority"] = previous_priority
         body["previous_priority_label"] = before.label_zh if before else f"P{previous_priority}"
         body["previous_priority_label_en"] = before.label_en if before else None
+    elif contact_version is not None:
+        body["event"] = "ticket.contact_updated"
     return body
 
 
-def idempotency_key(ticket: Ticket, previous_priority: int | None = None) -> str:
-    """The ticket id for ticket.created (as before); one key per priority for a rise."""
-    if previous_priority is None:
-        return ticket.ticket_id
-    return f"{ticket.ticket_id}:P{ticket.priority}"
+def idempotency_key(
+    ticket: Ticket, previous_priority: int | None = None, contact_version: int | None = None
+) -> str:
+    """The ticket id for ticket.created (as before); one key per priority for a rise, one per
+    change for new contact details."""
+    if previous_priority is not None:
+        return f"{ticket.ticket_id}:P{ticket.priority}"
+    if contact_version is not None:
+        return f"{ticket.ticket_id}:C{contact_version}"
+    return ticket.ticket_id
+
+
+@dataclasses.dataclass(frozen=True)
+class _Claim:
+    """One delivery: the ticket as sent, what the event announces, the contact version sent."""
+
+    ticket: Ticket
+    previous_priority: int | None  # set: ticket.priority_raised
+    contact_update: int | None  # set (and no rise): ticket.contact_updated
+    contact_version: int
+
+    def body(self) -> dict[str, Any]:
+        return payload(self.ticket, self.previous_priority, self.contact_update)
+
+    def key(self) -> str:
+        return idempotency_key(self.ticket, self.previous_priority, self.contact_update)
+
+
+def _acked_contact(row: TicketRow) -> int:
+    return row.webhook_acked_contact or 0
 
 
 class WebhookDispatcher:
@@ -116,12 +151,11 @@ class WebhookDispatcher:
         delivered = 0
         with httpx.Client(timeout=self.timeout_s) as client:
             for row_id in ids:
-                claimed = self._claim(row_id, now)
-                if claimed is None:
+                claim = self._claim(row_id, now)
+                if claim is None:
                     continue  # another dispatcher took it
-                ticket, previous = claimed
-                error = self._post(client, ticket, previous)
-                self._record(row_id, error, now)
+                error = self._post(client, claim)
+                self._record(row_id, error, now, claim.contact_version)
                 delivered += error is None
         return delivered
 
@@ -135,8 +169,8 @@ class WebhookDispatcher:
             .order_by(TicketRow.id)
         )
 
-    def _claim(self, row_id: int, now: dt.datetime) -> tuple[Ticket, int | None] | None:
-        """The ticket as it will be sent and the priority it rises from (None: created)."""
+    def _claim(self, row_id: int, now: dt.datetime) -> _Claim | None:
+        """The delivery to make: ticket.created until acknowledged, then a rise or a contact."""
         with self.store.writing() as s:
             claimed = s.execute(
                 update(TicketRow)
@@ -156,27 +190,31 @@ class WebhookDispatcher:
             if claimed != 1:
                 return None
             row = s.get(TicketRow, row_id)  # read in the claiming transaction: what is sent
-            claim = Ticket.from_row(row), row.webhook_acked_priority
+            acked, version = row.webhook_acked_priority, row.contact_version or 0
+            rose = acked is not None and row.priority != acked
+            contact_news = acked is not None and not rose and version != _acked_contact(row)
+            claim = _Claim(
+                Ticket.from_row(row),
+                acked if rose else None,
+                version if contact_news else None,
+                version,
+            )
             s.commit()
             return claim
 
-    def _post(
-        self, client: httpx.Client, ticket: Ticket, previous: int | None = None
-    ) -> str | None:
+    def _post(self, client: httpx.Client, claim: _Claim) -> str | None:
         """None on a 2xx answer, else a short description of what went wrong."""
         try:
-            r = client.post(
-                self.url,
-                json=payload(ticket, previous),
-                headers={"Idempotency-Key": idempotency_key(ticket, previous)},
-            )
+            r = client.post(self.url, json=claim.body(), headers={"Idempotency-Key": claim.key()})
         except httpx.HTTPError as e:
             return f"{type(e).__name__}: {e}"[:_ERROR_CHARS]
         if 200 <= r.status_code < 300:
             return None
         return f"HTTP {r.status_code}: {r.text}"[:_ERROR_CHARS]
 
-    def _record(self, row_id: int, error: str | None, now: dt.datetime) -> None:
+    def _record(
+        self, row_id: int, error: str | None, now: dt.datetime, contact_version: int = 0
+    ) -> None:
         with self.store.writing() as s:
             row = s.get(TicketRow, row_id, with_for_update=True)
             row.webhook_attempts = (row.webhook_attempts or 0) + 1
@@ -186,9 +224,13 @@ class WebhookDispatcher:
                 tried = row.webhook_tried_priority
                 row.webhook_acked_priority = row.priority if tried is None else tried
                 row.webhook_tried_priority, row.webhook_error = None, None
-                if row.priority == row.webhook_acked_priority:
+                # Every body carries the contact as read at its claim: that one has arrived.
+                row.webhook_acked_contact = max(_acked_contact(row), contact_version)
+                if row.priority == row.webhook_acked_priority and _acked_contact(row) == (
+                    row.contact_version or 0
+                ):
                     row.webhook_state, row.webhook_next_at = "sent", None
-                else:  # it rose while this was on its way: tell the helpdesk now
+                else:  # it rose or got a contact while this was on its way: tell them now
                     row.webhook_state, row.webhook_next_at = "pending", None
                     row.webhook_attempts = 0
             else:
