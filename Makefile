@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 7860
 
-.PHONY: setup provision provision-llm browser ingest run serve-llm test test-fast eval eval-qinghe eval-llm calibrate lint format bench load clean
+.PHONY: setup provision provision-llm browser services ingest run serve-llm test test-fast eval eval-qinghe eval-llm calibrate lint format bench load clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,14 +32,22 @@ browser:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	    $$SUDO apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
 
+# Throw-away Redis and PostgreSQL servers for the scale-out tests (started by test fixtures in
+# temp dirs on loopback ports, never as system services): Debian's packages.
+services:
+	@{ command -v redis-server && { command -v pg_ctl || ls /usr/lib/postgresql/*/bin/pg_ctl; }; } >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    $$SUDO apt-get install -y -qq --no-install-recommends redis-server postgresql >/dev/null; }
+
 ingest: setup
 	$(PY) ingest.py
 
 run: ingest
 	$(PY) app.py --host $(HOST) --port $(PORT)
 
-test: setup provision-llm browser
-	KEFU_REQUIRE_LLM=1 $(PY) -m pytest
+test: setup provision-llm browser services
+	KEFU_REQUIRE_LLM=1 KEFU_REQUIRE_SERVERS=1 $(PY) -m pytest
 
 # An OpenAI-compatible endpoint over the local model, for trying the generative answerer.
 serve-llm: provision-llm

@@ -86,3 +86,10 @@ PYTHON = sys.executable
 # The browser fixtures live in one place for every module that drives Chromium: imported per
 # module, each module would get its own session fixture and start Playwright a second time.
 from tests.browser_support import browser, chromium, live_dir, live_server, new_page  # noqa: E402,F401
+from tests.servers import (  # noqa: E402,F401
+    chroma_server,
+    postgres_server,
+    postgres_url,
+    redis_server,
+    redis_url,
+)

@@ -4,14 +4,12 @@ Each worker is its own process with its own TicketStore on one SQLite file, as w
 are; a barrier releases them together at the start of every round, so each round is a race
 to open the same new conversation's ticket, then to join it.
 
-Set KEFU_TEST_POSTGRES_URL (e.g. postgresql+psycopg://kefu@127.0.0.1/kefu_race) to run the
-same tests on PostgreSQL too: a scratch database, whose tickets table they drop.
+The same tests run on a real PostgreSQL server too (a throw-away cluster, tests/servers.py).
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections import defaultdict
 
 import pytest
@@ -28,20 +26,10 @@ CATEGORIES = ("human", "billing", "complaint", "safety")
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def url(request, tmp_path):
-    """A fresh ticket database: a SQLite file, or the scratch PostgreSQL database if set."""
+    """A fresh ticket database: a SQLite file, or a new database on a real PostgreSQL."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'tickets.db'}"
-        return
-    pg = os.environ.get("KEFU_TEST_POSTGRES_URL")
-    if not pg:
-        pytest.skip("KEFU_TEST_POSTGRES_URL is not set")
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(pg)
-    with engine.begin() as c:
-        c.execute(text("DROP TABLE IF EXISTS tickets"))
-    engine.dispose()
-    yield pg
+        return f"sqlite:///{tmp_path / 'tickets.db'}"
+    return request.getfixturevalue("postgres_url")
 
 
 def _turn(round_: int, worker: int, i: int) -> str:
