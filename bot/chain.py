@@ -26,7 +26,7 @@ from bot.messages import say
 from bot.pinyin import PinyinReader
 from bot.profile import Profile
 from bot.retrieve.answer_type import addresses, prefer_stated, prefer_whole
-from bot.session import Session, SessionStore, Turn
+from bot.session import RedisSessionStore, Session, SessionStore, Turn, session_store
 from bot.turn import TurnState
 from bot.types import Answer, Citation, Corpus, Reason, Retrieval
 from bot.understand import Reader, simplified, subject_words
@@ -79,7 +79,7 @@ class Kefu:
         *,
         answerer=None,
         tickets=None,
-        sessions: SessionStore | None = None,
+        sessions: SessionStore | RedisSessionStore | None = None,
         chat_log=None,
         sensitive: SensitiveWords | None = None,
         webhook=None,
@@ -92,7 +92,7 @@ class Kefu:
         self.answerer = answerer or ExtractiveAnswerer()
         self.llm = llm  # LLMAnswerer when an endpoint is configured; extractive is the fallback
         self.tickets = tickets
-        self.sessions = sessions or SessionStore(settings.session_history)
+        self.sessions = sessions or session_store(settings)
         self.chat_log = chat_log
         self.sensitive = sensitive if sensitive is not None else SensitiveWords(())
         self.titles = {d.id: d.title for d in corpus.documents}

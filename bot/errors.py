@@ -31,3 +31,7 @@ class InputError(KefuError):
 
 class TooLongError(InputError):
     """A question over the length limit (HTTP 413)."""
+
+
+class SharedStateError(KefuError):
+    """The shared state server (Redis) cannot be reached: a 503, never a lost turn."""

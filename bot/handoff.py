@@ -10,7 +10,7 @@ from bot.escalate import TICKET_ID, Escalator, safety_advice
 from bot.guard.pii import contact_value
 from bot.messages import say
 from bot.profile import Profile
-from bot.session import SessionStore
+from bot.session import RedisSessionStore, SessionStore
 from bot.turn import TurnState
 from bot.types import Answer, Citation, Reason
 
@@ -22,7 +22,9 @@ _REASON_TEXT = {Reason.UNRESOLVED: "escalated_unresolved"}
 class Handoff:
     """Escalations and the 转人工 button over one ticket store (None: no tickets)."""
 
-    def __init__(self, escalator: Escalator, sessions: SessionStore, profile: Profile):
+    def __init__(
+        self, escalator: Escalator, sessions: SessionStore | RedisSessionStore, profile: Profile
+    ):
         self.escalator = escalator
         self.tickets = escalator.tickets
         self.sessions = sessions
@@ -81,6 +83,7 @@ class Handoff:
             contact=contact,
             consent=consent,
         )
+        self.sessions.save(session)  # the ticket and the contact question, for every worker
         return Answer(
             outcome="escalated",
             text=say("handoff", lang, self.profile) + over.text,

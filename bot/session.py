@@ -1,10 +1,23 @@
-"""Per-session conversation memory, capped, carrying brand and topic between turns."""
+"""Per-session conversation memory, capped, carrying brand and topic between turns.
+
+Two stores with one interface: in this process (the embedded default), or in Redis
+(KEFU_REDIS_URL) so that every worker, on every machine, sees the same conversation.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bot.errors import SharedStateError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 
 @dataclass
@@ -32,6 +45,29 @@ class Session:
     def last(self) -> Turn | None:
         return self.turns[-1] if self.turns else None
 
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Session:
+        data = json.loads(raw)
+        known = {f.name for f in dataclasses.fields(cls)}
+        turn_fields = {f.name for f in dataclasses.fields(Turn)}
+        # Fields a newer release added or dropped are ignored, not fatal.
+        data = {k: v for k, v in data.items() if k in known}
+        data["turns"] = [
+            Turn(**{k: v for k, v in t.items() if k in turn_fields}) for t in data.get("turns", [])
+        ]
+        return cls(**data)
+
+
+def _add_turn(session: Session, turn: Turn, history: int, unresolved: bool) -> None:
+    session.turns.append(turn)
+    del session.turns[:-history]
+    if turn.brand:
+        session.brand = turn.brand
+    session.unresolved = session.unresolved + 1 if unresolved else 0
+
 
 class SessionStore:
     """In-process sessions, least recently used evicted past `max_sessions`."""
@@ -52,8 +88,74 @@ class SessionStore:
 
     def record(self, session: Session, turn: Turn, *, unresolved: bool = False) -> None:
         with self._lock:
-            session.turns.append(turn)
-            del session.turns[: -self.history]
-            if turn.brand:
-                session.brand = turn.brand
-            session.unresolved = session.unresolved + 1 if unresolved else 0
+            _add_turn(session, turn, self.history, unresolved)
+
+    def save(self, session: Session) -> None:
+        """Keep changes made outside record() (a handoff's ticket): in memory they already are."""
+
+
+class RedisSessionStore:
+    """Sessions in Redis as one JSON value each, expiring `ttl_s` after the last turn.
+
+    A worker reads the conversation at the start of a turn and writes it back at the end;
+    two turns of one conversation at the same instant (a double click) keep the later one.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        history: int = 10,
+        ttl_s: int = 86_400,
+        prefix: str = "kefu:",
+        client: Any = None,
+    ):
+        import redis  # on first use: the embedded default never imports it
+
+        self.history = history
+        self.ttl_s = ttl_s
+        self.prefix = f"{prefix}session:"
+        self.redis = client or redis.Redis.from_url(url, socket_timeout=5)
+
+    def _key(self, session_id: str) -> str:
+        return self.prefix + session_id
+
+    def get(self, session_id: str) -> Session:
+        with _reachable():
+            raw = self.redis.get(self._key(session_id))
+        if raw is None:
+            return Session(session_id)
+        try:
+            return Session.from_json(raw)
+        except (ValueError, TypeError):  # written by hand, or by an incompatible release
+            return Session(session_id)
+
+    def record(self, session: Session, turn: Turn, *, unresolved: bool = False) -> None:
+        _add_turn(session, turn, self.history, unresolved)
+        self.save(session)
+
+    def save(self, session: Session) -> None:
+        with _reachable():
+            self.redis.set(self._key(session.id), session.to_json(), ex=self.ttl_s)
+
+
+@contextlib.contextmanager
+def _reachable():
+    """Redis connection and timeout errors as SharedStateError (the web answers 503)."""
+    import redis
+
+    try:
+        yield
+    except (redis.ConnectionError, redis.TimeoutError) as e:
+        raise SharedStateError(f"Redis unreachable for conversation memory: {e}") from e
+
+
+def session_store(settings: Settings) -> SessionStore | RedisSessionStore:
+    """Redis when KEFU_REDIS_URL is set (several workers), else this process's memory."""
+    if settings.redis_url:
+        return RedisSessionStore(
+            settings.redis_url,
+            settings.session_history,
+            settings.session_ttl_s,
+            settings.redis_prefix,
+        )
+    return SessionStore(settings.session_history)

@@ -96,6 +96,12 @@ class Settings(BaseSettings):
     sensitive_words_file: Path | None = None  # one word per line, added to sensitive_words
     unresolved_turns_to_escalate: int = Field(default=2, ge=1)
 
+    # Shared state for several workers: conversation memory and rate limits in Redis (unset:
+    # in this process). The prefix keeps several bots apart on one Redis.
+    redis_url: str | None = None
+    redis_prefix: str = "kefu:"
+    session_ttl_s: int = Field(default=86_400, ge=60)  # a conversation is forgotten after this
+
     # Logs and tickets
     chat_log: Path | None = None  # default: data_dir/chat_log.jsonl
     tickets_url: str | None = None  # default: sqlite under data_dir

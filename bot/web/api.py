@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from bot.errors import IndexMissingError, InputError, TooLongError
+from bot.errors import IndexMissingError, InputError, SharedStateError, TooLongError
 from bot.feedback import MAX_COMMENT_CHARS, turn_belongs
 from bot.guard.pii import contact_value
 from bot.web.limits import TOO_MANY, RateLimited
@@ -48,6 +48,7 @@ TICKET_PUBLIC = (
 
 LOADING = "服务正在启动,模型和索引加载中,请稍后再试。"
 INTERNAL = "服务内部错误,请稍后再试。"
+SHARED_DOWN = "服务暂时繁忙(会话存储暂不可用),请稍后再试。"
 NO_TICKET = "未找到该工单,请核对工单号。"
 NO_TURN = "未找到这条回答,无法评价。"
 NO_SESSION = "请提供会话 ID(查询参数 session_id 或请求头 X-Kefu-Session)。"
@@ -358,6 +359,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RateLimited)
     async def _limited(_request: Request, exc: RateLimited):
         return error(429, TOO_MANY, headers={"Retry-After": str(exc.retry_after)})
+
+    @app.exception_handler(SharedStateError)
+    async def _shared_down(_request: Request, exc: SharedStateError):
+        log.error("%s", exc)
+        return error(503, SHARED_DOWN, headers={"Retry-After": "5"})
 
     @app.exception_handler(Exception)
     async def _crash(_request: Request, exc: Exception):

@@ -11,6 +11,8 @@ from limits import parse_many
 from limits.storage import MemoryStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 
+from bot.errors import SharedStateError
+
 TOO_LARGE = "请求内容过大(上限 {limit} 字节),请精简后再试。"
 TOO_MANY = "请求太频繁,请稍后再试。"
 
@@ -41,9 +43,29 @@ class RateLimiter:
             keys.append(("session", session_id))
         for kind, key in keys:
             for item in self.items:
-                if not self.limiter.hit(item, kind, key):
+                if not self._hit(item, kind, key):
                     stats = self.limiter.get_window_stats(item, kind, key)
                     raise RateLimited(max(1, math.ceil(stats.reset_time - time.time())))
+
+    def _hit(self, item, kind: str, key: str) -> bool:
+        try:
+            return self.limiter.hit(item, kind, key)
+        except Exception as e:  # the storage's own errors: Redis unreachable or timing out
+            if isinstance(self.limiter.storage, MemoryStorage):
+                raise
+            raise SharedStateError(f"Redis unreachable for rate limits: {e}") from e
+
+
+def rate_limiter(settings) -> RateLimiter:
+    """Counted in Redis when KEFU_REDIS_URL is set, so N workers allow the rate once, not N
+    times; else in this process."""
+    if not settings.redis_url:
+        return RateLimiter(settings.rate_limit)
+    from limits.storage import storage_from_string
+
+    url = settings.redis_url
+    storage = storage_from_string(url, key_prefix=f"{settings.redis_prefix}limits")
+    return RateLimiter(settings.rate_limit, storage)
 
 
 class BodyLimitMiddleware:

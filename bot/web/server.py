@@ -21,9 +21,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.errors import KefuError
-from bot.web.api import LOADING, Runtime, api_router, error, install_error_handlers
-from bot.web.limits import TOO_MANY, BodyLimitMiddleware, RateLimited, RateLimiter
+from bot.errors import KefuError, SharedStateError
+from bot.web.api import (
+    LOADING,
+    SHARED_DOWN,
+    Runtime,
+    api_router,
+    error,
+    install_error_handlers,
+)
+from bot.web.limits import TOO_MANY, BodyLimitMiddleware, RateLimited, RateLimiter, rate_limiter
 
 if TYPE_CHECKING:
     from bot.chain import Kefu
@@ -162,6 +169,11 @@ class UIRateLimitMiddleware:
                 limited = error(429, TOO_MANY, headers={"Retry-After": str(e.retry_after)})
                 await limited(scope, receive, send)
                 return
+            except SharedStateError as e:
+                log.error("%s", e)
+                down = error(503, SHARED_DOWN, headers={"Retry-After": "5"})
+                await down(scope, receive, send)
+                return
         await self.app(scope, receive, send)
 
 
@@ -286,7 +298,7 @@ def create_app(
             from bot.settings import Settings
 
             settings = Settings()
-    rt = Runtime(settings=settings, limiter=RateLimiter(settings.rate_limit), feedback=feedback)
+    rt = Runtime(settings=settings, limiter=rate_limiter(settings), feedback=feedback)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):
