@@ -13,7 +13,9 @@ from bot.understand import simplified
 
 _INJECTION = re.compile(
     r"(忽略|无视|忘记|忘掉|不要遵守|不用遵守|绕过|跳过|取消)(掉)?(你|您)?的?(之前|以前|先前|上面|以上|前面|所有|全部|一切|原有|原来|系统|现有|这些|那些)?的?(所有|全部)?的?(指令|规则|设定|提示|限制|要求|约束|身份)|"
-    r"越狱|jailbreak|\bDAN\b|do anything now|developer mode|开发者模式|"
+    r"越狱|jailbreak|\bDAN\b|do anything now|developer mode(?! (on|in) (my|the) (phone|device|settings))|"
+    # the phone has a 开发者模式 in its settings too: "开发者模式怎么关掉" asks about it
+    r"(?<!设置里的)(?<!设置中的)(?<!设置里)(?<!手机的)(?<!手机)开发者模式(?![^。?!]{0,10}(怎么|如何|在哪|哪里|关闭|关掉|打开了|开启了|有什么用|是什么))|"
     r"ignore (all |any |the |your )?(previous |prior |above |earlier )?(instructions|rules|prompts?)|"
     r"disregard (all |any |the |your )?(previous |prior |above |earlier )?(instructions|rules|prompts?|guidelines)|"
     r"system prompt|系统提示词|提示词|系统指令|你的指令|你的设定|内部规则|(your|initial|hidden|original) prompt|"
@@ -136,9 +138,9 @@ _INJECTION_MORE = re.compile(
 # phrases, since a transform of an ordinary question must not land on a short keyword.
 _INJECTION_STRONG = re.compile(
     r"(ignore|disregard|forget)\s?(all\s?|any\s?|the\s?|your\s?)?(previous\s?|prior\s?|above\s?|earlier\s?)?(instructions|rules|prompts?)|"
-    r"system\s?prompt|developer\s?mode|jailbreak|knowledge\s?base|"
+    r"system\s?prompt|developer\s?mode(?!\s?(on|in)\s?(my|the))|jailbreak|knowledge\s?base|"
     r"(忽略|无视|忘记)(掉)?(你|您)?的?(之前|以前|先前|上面|以上|前面|所有|全部|一切|系统)?的?(所有|全部)?的?(指令|规则|设定|提示)|"
-    r"系统提示词|提示词|知识库|开发者模式|越狱|"
+    r"系统提示词|提示词|知识库|(进入|开启|切换到|启用)开发者模式(?!(怎么|如何|了))|越狱|"
     r"tishici|xitongtishi|hulve|hulue|zhishiku|guanliyuan|kaifazhemoshi",
     re.I,
 )
@@ -240,7 +242,11 @@ _NOTICE_HEAD = re.compile(
     r"【[^】]{0,10}(通知|公告|更新|升级|补丁|指令|消息|变更)[^】]{0,4}】|"
     r"^\W{0,3}(系统|知识库|资料库|后台|官方|内部|管理员|总部)?(通知|公告|更新|最新消息|消息)\s*[::]|"
     r"(知识库|资料库|数据库)(已经?)?(完成)?(更新|升级|同步)|"
-    r"^\W{0,3}(\w+\s+){0,2}(update|notice|announcement|memo|patch|bulletin|alert|attention)\b[^:\]\n]{0,15}[:\]]|"
+    r"^\W{0,3}(\w+\s+){0,2}(update|notice|announcement|memo|patch|bulletin|alert|attention)\b[^:\]\n]{0,25}[:\]]|"
+    r"^\W{0,3}[^。?!::\n]{0,6}(通知|公告|更新|新政策|最新政策|政策调整|邮件|消息)\s*[::—-]|"
+    r"(总部|公司|官方|运营部|管理层|上级|领导)[^。?!]{0,4}(刚|刚刚|今天)?(发|下发|发布|通知)的?(的)?(通知|公告|邮件|文件)|"
+    r"\b(official|company|hq|system)\s+(notice|memo|message|announcement|update)\b|^\W{0,3}-{2,}\s*from:|\bsubject:|"
+    r"\b(update|memo|message|email|notice)\s+(from|to)\s+(hq|headquarters|the company|management|all (agents|bots|staff)|(the )?ai|(the )?assistant)\b|"
     r"\[[^\]]{0,20}\b(notice|update|patch|system|admin|memo|announcement)\b[^\]]{0,20}\]|"
     r"\b(database|knowledge|kb)\s+(refresh|update|patch)\b",
     re.I,
@@ -251,14 +257,27 @@ _NOTICE_CHANGE = re.compile(
     r"(?<!my )(?<!our )\b(hotline|helpline|service (number|line)|support (number|line)|repair line|contact number|warranty|polic(y|ies))\b"
     r"[^.?!]{0,15}\b(has|have|was|were)?\s*(been\s+)?(changed|updated|moved|switched|extended)\s+to\b|"
     r"\b(hotline|helpline|service (number|line)|support (number|line)|repair line)\s+is\s+now\b|"
-    r"\bnew\s+(\w+\s+)?(hotline|number|repair line|service line|warranty|policy|rule)\b\s*[:：]",
+    r"\bnew\s+(\w+\s+)?(hotline|number|repair line|service line|warranty|policy|rule)\b\s*[:：]|"
+    r"(价格|价钱|费用|收费|报价|维修费|安装费|上门费|换屏|换电池|保修期?|退货期?|退换|政策|折扣)[^。?!,,]{0,8}(已经?|现已|统一|一律|全部|即日起)?"
+    r"(变更|更改|改成|改为|调整|换成|调整为|下调|上调|取消|降为|延长)(为|成|到)?|"
+    r"(即日起|从今天起|从今天开始|自即日起|今后)[^。?!]{0,12}(免费|一律|全部|都|统一|改|调整|取消)|一律\s*\d+\s*折|"
+    r"(添加|加)[^。?!]{0,4}(微信|qq|vx)[^。?!]{0,6}[a-z0-9_]{5,}[^。?!]{0,4}(办理|处理|售后)|"
+    r"\b(fee|fees|price|prices|cost|charge|warranty|window|period|hotline|number)\b[^.?!]{0,30}\b(is|are)\s+now\b|"
+    r"\b(has|have)\s+been\s+(abolished|scrapped|dropped|waived|extended|reduced|cut)\b|"
+    r"\b(we|they|the company|hq)\s+(just\s+)?(changed|updated|extended|moved)\s+the\s+\w+(\s+\w+)?\s+to\b|"
+    r"\bpay\w*\b[^.?!]{0,20}\bthrough\s+[\w.-]+\.(com|net|cn|org)\b",
     re.I,
 )
 _NOTICE_ORDER = re.compile(
     r"(请|你|麻烦)[^。?!]{0,8}(记住|记下|记一下|记好)|(你|请你)[^。?!]{0,4}更新(一下)?(你的|资料|知识|答案|回答|数据)|"
     rf"(以此为准|以这个为准){_NOT_ASKED}|按(这个|此|新的?)[^。?!]{{0,4}}(回答|答复|回复|答)|(请|你)[^。?!]{{0,8}}(使用|用)(这个|它|新)|"
     r"(以后|今后|下次|往后|之后)[^。?!]{0,6}(就说|就报|就用|都说|都报|都用)|有人问(就|你就|的话|时)|"
-    r"告诉(用户|客户|他们|大家|顾客)|回答用户|统一口径|"
+    r"(告诉|告知|通知|转告)[^。?!]{0,4}(用户|客户|他们|大家|顾客|下一个|每一个|每个人|所有人)|回答用户|统一口径|"
+    r"(以后|今后|之后|往后)[^。?!]{0,6}(都|就)?(这样|这么|按这个|照这个)(回答|回复|说|答|报价)|"
+    r"(之后|以后|今后)的(回复|回答|答复)(中|里)|(记住|记下|记好)(它|这个|这条)?[^。?!]{0,4}(然后|再)?告诉|更新(你的|一下)?(资料|数据|知识库)|"
+    r"\b(inform|notify|tell)\s+(every|all|each|the next)\s+(customer|caller|user)s?\b|\bstart telling (people|customers|everyone)\b|"
+    r"\b(save|store|commit|write)\s+(this|it)\s+(to|in|into)\s+(your\s+)?memory\b|\bremember (it|this|that)\b|\bcorrect yourself\b|"
+    r"\b(tell|inform)\s+customers\b|\bquote this\b|"
     r"\b(tell|give it to|pass (it|this) on to)\s+(customers|users|people|everyone|anyone|callers)\b|"
     r"\b(remember|memori[sz]e|store|save|note down|adopt|quote|use|give out|hand out)\b[^.?!]{0,40}"
     r"((?<!my )\bnew (number|hotline|line)\b|\bas the official\b|\bin (all|your) (answers|replies|responses)\b|"
@@ -343,6 +362,121 @@ _ONE_SIDE = re.compile(
 )
 
 
+# Round three (a red team that had not seen the patterns above): internal-only information,
+# extraction by paraphrase, override by "clearing" the bot's limits, one side by "pick one",
+# and lookups of a named third person's records however phrased. Same rule: each branch
+# needs a part an after-sales question does not have ("内部进水", "内部零件", "系统更新"
+# and "which of the two numbers is right?" stay questions).
+_INTERNAL = re.compile(
+    "|".join(
+        (
+            r"(成本价|进货价|进价|出厂价|拿货价|批发价|结算价|底价|采购价)(?!格?[^。?!]{0,6}(收费|维修|换|卖|退))|(从|跟)(工厂|厂家|厂里)拿货|"
+            r"内部(报价|结算|流程|作业|文件|资料|手册|规定|制度|系统|工单系统|代码|编码|考核|指标|kpi|通讯录|群|邮件|审批|政策|培训)|"
+            r"员工手册|考核指标|(维修|师傅|技术员|网点|客服)[^。?!]{0,6}(提成|抽成|回扣)|(一单|每单)(赚|挣|利润)|利润率|毛利|"
+            r"(对内|内部)和(对外|外部)|(我下单|我自己)[^。?!]{0,6}(填|写)上?[^。?!]{0,4}(代码|编码)",
+            r"\b(suppliers?|wholesale|factory|cost|purchase|procurement|transfer)\s+(price|prices|pricing|cost|rates?)\b|\bwho'?s your supplier\b|\byour suppliers?\b|"
+            r"\b(commission|kickback|bonus)\w*\b[^.?!]{0,30}\b(technicians?|engineers?|staff|agents|employees)\b|"
+            r"\b(technicians?|engineers?|staff|agents|employees)\b[^.?!]{0,15}\b(commission|kickback)\b|"
+            r"\b(profit\s+)?margins?\b[^.?!]{0,30}\b(repair|replacement|battery|screen|install\w*|service)\b|\binternal numbers\b|"
+            r"\binternal\s+(procedures?|process(es)?|workflow|system|tools?|wiki|handbook|manual|guidelines?|policy|rates?|kpis?|targets?|metrics|numbers|figures)\b|"
+            r"\bthe way staff see it\b|\b(staff|employee)\s+(handbook|manual|wiki|portal|system)\b",
+        )
+    ),
+    re.I,
+)
+
+_EXTRACT = re.compile(
+    "|".join(
+        (
+            r"(复述|重复|重写|抄|念|打印|输出)一?(遍|下)?[^。?!]{0,8}(上面|以上|之前|前面|最开始|最前面)的?(所有|全部)?(内容|文字|话|东西|句子|那句)|"
+            r"(从|由)(最开始|最前面|第一句|开头)(那一?句)?(开始)?[^。?!]{0,4}(复述|重复|念|打印|输出|说)|"
+            r"(看不见|看不到|隐藏)的(那部分|部分|内容|文字|东西)|"
+            r"(能|可以|可)(访问|看到|读取|调用|查阅)(到)?(哪些|什么|多少)(文档|文件|资料|数据)|(文档|文件|资料)(列表|清单|目录)|"
+            r"(被|你被)(告知|交代|吩咐|嘱咐|要求)(过)?[^。?!]{0,6}(不能|不可以|不许|不准)(说|讲|回答|透露)|不能(说|透露)的(东西|内容|事)|"
+            r"(训练|微调)(数据|语料|样本)",
+            r"\b(repeat|recite|reproduce|copy|print|output|type out)\b[^.?!]{0,25}\b(above|before)\s+this\b|"
+            r"\b(repeat|recite|reproduce|print)\b[^.?!]{0,20}\bfrom the (very )?(first|beginning|start|top)\b|"
+            r"\btraining data\b|\byour (real|actual|true|full|exact|complete|original) (instructions|prompt|rules)\b|"
+            r"\b(sentence|line|part)s? of (your|the) (instructions|prompt|rules|system message)\b|"
+            r"\b(what|which) (documents|files|sources) (do|can) you (access|see|read|use)\b|\b(list|show)\b[^.?!]{0,15}\b(documents|files|sources) you\b|"
+            r"\b(were|have been) you (told|instructed) not to\b|\byou (were|have been) (told|instructed) not to (say|tell|reveal|mention)\b",
+        )
+    ),
+    re.I,
+)
+
+_CLEAR = r"(清空|清除|删除|删掉|去掉|关掉|关闭|拿掉|撤掉|卸掉|解除|取消|重置|放一边|放一放|丢掉)"
+_OVERRIDE_MORE = re.compile(
+    "|".join(
+        (
+            rf"(你的|给你的|对你的|你那些|你身上的?)[^。?!]{{0,4}}{_RULES}[^。?!]{{0,6}}(全部|都|统统|全都)?{_CLEAR}{_NOT_ASKED}|"
+            rf"把[^。?!]{{0,4}}(那些|这些|你的)?(条条框框|规矩|限制|约束|禁令|审核|审查){_PRODUCT_RULE}[^。?!]{{0,4}}(都|全部|统统)?(先)?{_CLEAR}",
+            r"\bsafe_?mode\s*[=:]\s*(0|false|off)\b|\bdebug\s*[=:]\s*(1|true|on)\b|(调试|debug|开发|维护)\s*模式\s*(已经?)?(开启|打开|启动|启用|on)|"
+            r"未经?过滤的?(原始)?(回复|回答|内容|输出)|(过滤|审核|审查)前的(回复|回答|内容)",
+            r"(允许|可以|能)你(透露|说出|公开|回答|泄露)(所有|任何|一切|全部)|(规则|规定|设定|限制)[^。?!]{0,8}(升级|更新)(到|为|成)[^。?!]{0,8}(版本?|版)|"
+            r"(别|不要|不用)(再)?(用|拿)(老规矩|那套|规定|流程)(来)?(敷衍|糊弄|搪塞)",
+            rf"\byour\s+(\w+\s+)?{_RULES_EN}\s+(got|were|have been|has been|are|just got)\s+(all\s+)?(reset|wiped|cleared|upgraded|updated|changed|turned off|disabled|lifted|removed|switched off)\b{_NOT_ASKED_EN}|"
+            r"\b(disabl|remov|turn\w*\s+off|switch\w*\s+off|drop|lift|clear|wip)\w*\s+(your|the|all|those)\s+(\w+\s+)?(guardrails|safety stuff|safety rules|safety filters|filters|restrictions|limits|rules)\b(?!\s+(on|for|in|of) (my|the) (phone|heater|app|device))|"
+            r"\b(which|that) (permits|allows) (you )?(everything|anything)\b|\b(permits|allows) you to (say|answer|reveal|share) (anything|everything)\b|"
+            r"\bwithout the (old|previous|usual|former) (polic(y|ies)|rules|restrictions|guidelines)\b|\bconfirm (they'?re|they are|it'?s|it is) (off|disabled)\b",
+        )
+    ),
+    re.I,
+)
+
+_PERSONA_MORE = re.compile(
+    r"邪恶的?(双胞胎|分身|版本|人格|兄弟|姐妹|孪生)|(新|另一个|第二)(的)?人格|人格(设定|切换)|(进入|保持|别出|不要出)(这个)?角色|"
+    r"没有底线|毫无底线|不打官腔的?(版本|你|客服)|让(他|她|它)出来(回答|说)|"
+    r"\b(evil|dark|shadow|uncensored)\s+(twin|side|version|alter ego|persona|mode)\b|\balter ego\b|\bnew persona\b|"
+    r"\bpretend you('re| are)\b|\b(stay|remain) that way\b",
+    re.I,
+)
+
+_ONE_SIDE_MORE = re.compile(
+    "|".join(
+        (
+            rf"{_OTHER_ONE}(?!问题|事)[^。?!,,]{{0,2}}(别提|不要提|不用提|别说|不要说|不用说|别管|不要管|忽略|无视)|"
+            r"(只|仅)(引用|采用|参考|用|看|相信|认)(第一|一|其中一|前一|最后一)(个|份|种|条)?(来源|资料|文档|说法|文件)|"
+            r"(来源|资料|文档|说法|文件)[^。?!]{0,6}(一律|都|全部|统统)(忽略|无视|别管|不要管|不算|当没有)|"
+            r"(高|低|贵|便宜|长|短|旧|新|大|小)的那个[^。?!]{0,4}(别提|不要提|不用提|别说|不要说|忽略|当没有)|"
+            r"(只|就)(给|说|报|要)(我)?一个(数字|号码|答案|数|价格|说法)[^。?!]{0,8}(别的|其他|其余|另外的)(都)?(不要|别|不用)|"
+            r"(就算|即使|哪怕)[^。?!]{0,10}(资料|文档|来源|有的)[^。?!]{0,14}(也)?(别提|不要提|不用提|别说|不要说)|"
+            r"假装(只有|就一个|就一种)|(挑|选)一个[^。?!]{0,12}(然后|再|就)?(假装|当作|当成)|"
+            rf"(不要|别|不用)(提到?|说|讲|告诉我)[^。?!]{{0,8}}(之间)?的?(不一致|不同|出入|差异|两种|矛盾|冲突)",
+            r"\bpretend\b[^.?!]{0,12}\bthere('?s| is| are) only one\b|\b(don'?t|do not) list (any |the )?(alternatives|other (numbers|options|values))\b|"
+            r"\bas (if|though) (there('?s| is| were) )?(only one|no other)\b|"
+            r"\b(the (longer|shorter|lower|higher|cheaper|bigger|smaller|first|second) one|one of them)\s+as\s+(a\s+)?fact\b|"
+            r"\b(no|without)\s+[\"“'‘]?(it depends|sources? (vary|varies|differ|disagree))|"
+            r"\bno\s+(caveats|explanations?|notes?|mention)\b[^.?!]{0,25}\b(conflict\w*|sources?|disagree\w*|vary|differ\w*|inconsisten\w*)\b",
+        )
+    ),
+    re.I,
+)
+
+_OTHERS_MORE = re.compile(
+    "|".join(
+        (
+            rf"{_THIRD}[^。?!]{{0,30}}{_LOOKUP}[^。?!]{{0,8}}(他|她|ta|对方|人家)(修|的|留|登记|寄|送|买|装|报)",
+            rf"{_LOOKUP}[^。?!]{{0,10}}(手机号|电话|尾号)[^。?!]{{0,4}}[\d*]{{3,}}[^。?!]{{0,8}}{_RECORD}[^。?!]{{0,10}}是(我|他|她)的?",
+            r"(之前|刚才|刚刚|上一个|前面|前一个)[^。?!]{0,8}(和|跟|与)你(聊天|聊|对话|说话|咨询)的(那个|那位)?(人|用户|客户)",
+            r"(那户|人家|他家|她家|住户|业主|邻居家)[^。?!]{0,16}(留的|登记的|预留的)[^。?!]{0,4}(手机号|电话|号码|地址|门牌号|姓名)|"
+            r"(登记|预留|留下)的[^。?!]{0,4}(门牌号|住址|地址)[^。?!]{0,4}(和|跟)?(电话|手机号)?[^。?!]{0,2}(给我|发我|告诉我)",
+            r"(哪些人|谁|哪几户|哪些用户|哪些客户)[^。?!]{0,10}(投诉|报修|修过|买过|装过)[^。?!]{0,14}(联系方式|电话|名单|号码|地址)",
+            rf"(他|她|对方)[^。?!]{{0,4}}不知道我在(查|问)|(查|看)[^。?!]{{0,8}}{_THIRD}[^。?!]{{0,10}}(有没有|是否)(来)?(修|报修|寄修|送修)",
+            r"\b(what|which)\s+(phone\s+number|number|address|details|contact)\s+did\s+(he|she|they|the\s+\w+|my\s+\w+)\s+(give|leave|provide|use|register)\b|"
+            r"\bthe (person|customer|caller|guy|lady|man|woman|user) (who|that) (called|contacted|messaged|chatted|wrote|came in)\b[^.?!]{0,20}\b(before|earlier|prior|ahead)\b|"
+            r"\b(names?|numbers?|addresses|details|phone numbers)\b[^.?!]{0,20}\bof\s+the\s+(tenants|residents|neighbou?rs|people|customers|owners)\b|"
+            r"\b(the\s+)?owner'?s\s+(home\s+)?(address|number|phone|name|details)\b|"
+            r"\b(it\s+)?(isn'?t|is not|not)\s+mine\b|\b(doesn'?t|does not|don'?t|do not)\s+know\s+(i'?m|i am)\s+(asking|checking|looking)\b|"
+            r"\b(what did|what has) (she|he|they) (get|have|had) (fixed|repaired|done)\b|"
+            rf"\b(my|our)\s+{_THIRD_EN}\b[^.?!]{{0,60}}\b(what|which)\s+(time|address|number|day)\b|"
+            rf"\b(my|our)\s+{_THIRD_EN}\b[^.?!]{{0,40}}\b(booked|dropped|sent|had)\b[^.?!]{{0,40}}\b(what|which)\s+(address|number|time)\b",
+        )
+    ),
+    re.I,
+)
+
+
 def _compound(text: str) -> str | None:
     """Families that need two parts: a fake notice, a lookup of a named third person's records."""
     head, change, order = (p.search(text) for p in (_NOTICE_HEAD, _NOTICE_CHANGE, _NOTICE_ORDER))
@@ -354,9 +488,15 @@ def _compound(text: str) -> str | None:
 # Each family with the kind it is logged as (the chat log's `injection` field).
 _FAMILIES = (
     (_OVERRIDE, "override"),
+    (_OVERRIDE_MORE, "override"),
     (_PERSONA, "persona"),
+    (_PERSONA_MORE, "persona"),
+    (_INTERNAL, "internal"),
+    (_EXTRACT, "extraction"),
     (_OTHERS, "others_data"),
+    (_OTHERS_MORE, "others_data"),
     (_ONE_SIDE, "one_side"),
+    (_ONE_SIDE_MORE, "one_side"),
     (_INJECTION, "instructions"),
     (_INJECTION_MORE, "instructions"),
 )
@@ -367,6 +507,15 @@ _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|&#(\d{2,6});|&#x(
 _BASE64 = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 _LEET_WORD = re.compile(r"\b(?=\w*[a-z])(?=\w*[0-9])\w+\b", re.I)
 _LEET = str.maketrans("013457@$", "oieastas")
+
+
+def _despace(m: re.Match[str]) -> str:
+    """ "i g n o r e" reads "ignore"; "P.r.e.t.e.n.d y.o.u" reads "Pretend you": when the
+    letters are split by dots or dashes, the spaces between them are the word gaps."""
+    run = m.group()
+    if re.search(r"[\-_.·*/|]", run):
+        return re.sub(r"[\-_.·*/|]", "", run)
+    return run.replace(" ", "")
 
 
 def _unescape(m: re.Match[str]) -> str:
@@ -413,9 +562,7 @@ def _readings(text: str) -> tuple[list[str], list[str]]:
     base = _visible(nfkc)
     base = simplified(base)
     plain = [text, nfkc, base]
-    plain.append(
-        re.sub(r"\s{2,}", " ", _SPACED.sub(lambda m: re.sub(r"[ \-_.·*/|]", "", m.group()), base))
-    )
+    plain.append(re.sub(r"\s{2,}", " ", _SPACED.sub(_despace, base)))
     if _ESCAPE.search(base):
         plain.append(_ESCAPE.sub(_unescape, base))
     plain += _base64_payloads(nfkc)
