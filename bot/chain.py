@@ -85,12 +85,14 @@ class Kefu:
         webhook=None,
         llm=None,
         reader: Reader | None = None,
+        screen=None,
     ):
         self.settings = settings
         self.retriever = retriever
         self.corpus = corpus
         self.answerer = answerer or ExtractiveAnswerer()
         self.llm = llm  # LLMAnswerer when an endpoint is configured; extractive is the fallback
+        self.screen = screen  # AttackScreen: injections by meaning, after the patterns
         self.tickets = tickets
         self.sessions = sessions or session_store(settings)
         self.chat_log = chat_log
@@ -386,6 +388,12 @@ class Kefu:
 
     def _decide(self, s: TurnState) -> TurnState:
         if s.settled:
+            return s
+        # Before anything is drafted (or sent to an LLM): worded unlike any known attack, but
+        # closer in meaning to the attacks than to anything customers ask.
+        if self.screen is not None and self.screen.flags(s.retrieval.vector):
+            s.injection = "screened"
+            s.settle("refused", Reason.INJECTION)
             return s
         d = decide(s.reading, s.brand, s.retrieval, Thresholds.of(self.settings))
         if d.reason is Reason.OUT_OF_SCOPE and self._in_context(s):

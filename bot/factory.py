@@ -134,6 +134,7 @@ def build_bot(
     )
     embedder.embed_queries(["warm up"])  # load the model now, not on the first customer's question
     tickets = tickets if tickets is not None else build_tickets(settings)
+    screen = build_screen(settings, embedder, store)
     return Kefu(
         settings,
         retriever,
@@ -143,6 +144,18 @@ def build_bot(
         sensitive=SensitiveWords.from_settings(settings),
         webhook=build_webhook(settings, tickets),
         llm=build_llm(settings, corpus.profile),
+        screen=screen,
+    )
+
+
+def build_screen(settings: Settings, embedder, store):
+    """The attack screen over this index's FAQ phrasings; None when turned off (margin >= 1)."""
+    if settings.injection_screen_margin >= 1:
+        return None
+    from bot.guard.screen import load_screen
+
+    return load_screen(
+        embedder, store.question_vectors(), settings.data_dir, settings.injection_screen_margin
     )
 
 

@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     redis_prefix: str = "kefu:"
     session_ttl_s: int = Field(default=86_400, ge=60)  # a conversation is forgotten after this
 
+    # The attack screen (bot/guard/screen.py): a query closer to known attacks than to the
+    # knowledge's questions by more than this is refused as an injection; 1 turns it off.
+    injection_screen_margin: float = Field(default=0.04, gt=0)
+
     # Logs and tickets
     chat_log: Path | None = None  # default: data_dir/chat_log.jsonl
     tickets_url: str | None = None  # default: sqlite under data_dir

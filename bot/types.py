@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 # Knowledge that is about no single product carries this brand; products come from the profile.
 GENERAL = "general"
@@ -231,6 +231,8 @@ class Retrieval:
     covered: bool = False
     # The closest passage by meaning is also the best keyword match: two retrievers agree.
     agreed: bool = False
+    # The query's embedding, for the attack screen (bot/guard/screen.py): computed once.
+    vector: Any = None
 
 
 @dataclass(frozen=True)

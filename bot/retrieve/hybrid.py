@@ -152,6 +152,7 @@ class HybridRetriever:
             faq_match=faq_match,
             top_dense=top_dense,
             agreed=agreed,
+            vector=qv,
         )
 
 
