@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 7860
 
-.PHONY: setup provision provision-llm browser services ingest run serve-llm test test-fast eval eval-qinghe eval-llm calibrate lint format bench load clean
+.PHONY: setup provision provision-llm browser services ingest run serve serve-llm test test-fast eval eval-qinghe eval-llm calibrate lint format bench load clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,13 @@ ingest: setup
 
 run: ingest
 	$(PY) app.py --host $(HOST) --port $(PORT)
+
+# Several worker processes on one port (README "Deployment at scale"): set KEFU_REDIS_URL so
+# they share conversations and rate limits, and ingest once beforehand (not per worker).
+WORKERS ?= 2
+serve: setup
+	WEB_CONCURRENCY=$(WORKERS) $(VENV)/bin/uvicorn app:app --host $(HOST) --port $(PORT) \
+	  --workers $(WORKERS) --no-proxy-headers --timeout-graceful-shutdown 10
 
 test: setup provision-llm browser services
 	KEFU_REQUIRE_LLM=1 KEFU_REQUIRE_SERVERS=1 $(PY) -m pytest

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from bot.errors import ConfigError
 from bot.types import Chunk, FaqQuestion
 
 _BATCH = 500  # below Chroma's max batch size on every backend
@@ -47,12 +48,18 @@ def make_client(settings) -> Any:
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if settings.chroma_host:
-        return chromadb.HttpClient(
-            host=settings.chroma_host,
-            port=settings.chroma_port,
-            ssl=settings.chroma_ssl,
-            settings=chroma_settings,
-        )
+        try:
+            return chromadb.HttpClient(
+                host=settings.chroma_host,
+                port=settings.chroma_port,
+                ssl=settings.chroma_ssl,
+                settings=chroma_settings,
+            )
+        except ValueError as e:  # chromadb's "Could not connect to a Chroma server"
+            where = f"{settings.chroma_host}:{settings.chroma_port}"
+            raise ConfigError(
+                f"无法连接 Chroma 服务器 {where}(KEFU_CHROMA_HOST / KEFU_CHROMA_PORT):{e}"
+            ) from e
     settings.chroma_path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
 
@@ -157,6 +164,12 @@ class ChromaStore:
         self._delete(self.questions, ids)
 
     # -- reads ----------------------------------------------------------------
+    def question_vectors(self) -> np.ndarray:
+        """Every FAQ phrasing's vector (for the attack screen's side of real questions)."""
+        got = self.questions.get(include=["embeddings"])
+        vectors = got["embeddings"]
+        return np.asarray(vectors, dtype=np.float32) if len(vectors) else np.zeros((0, 1))
+
     def all_chunks(self) -> list[Chunk]:
         got = self.chunks.get(include=["documents", "metadatas"])
         return [

@@ -11,6 +11,7 @@ import hashlib
 import html
 import json
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -268,6 +269,13 @@ async def _load(rt: Runtime) -> None:
     """Build the bot in a worker thread; a failure is kept as the 503 reason, not a crash loop."""
     from bot.factory import build_bot
 
+    workers = os.environ.get("WEB_CONCURRENCY", "1")
+    if workers.isdigit() and int(workers) > 1 and not rt.settings.redis_url:
+        log.warning(
+            "kefu: %s workers without KEFU_REDIS_URL: each keeps its own conversations and rate "
+            "limits, so a follow-up may reach a worker that never saw the conversation",
+            workers,
+        )
     try:
         rt.bot = await asyncio.to_thread(build_bot, rt.settings)
         log.info("kefu: bot loaded (%d chunks)", len(rt.bot.retriever.chunks))
