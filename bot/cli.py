@@ -188,7 +188,7 @@ def cmd_provision(args) -> int:
         query_prefix=settings.query_prefix,
         passage_prefix=settings.passage_prefix,
     )
-    _err(f"fastest verified encoder (used with embedding_backend=auto): {fastest(build)}")
+    _err(f"encoder used with embedding_backend=auto: {fastest(build)}")
     return 0
 
 

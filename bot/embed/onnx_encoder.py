@@ -33,6 +33,11 @@ ONNX_INT8 = "onnx-int8"
 ONNX_FILES = {ONNX_FP32: "model_fp32.onnx", ONNX_INT8: "model_int8.onnx"}
 BACKENDS = (TORCH, ONNX_FP32, ONNX_INT8)
 MIN_COSINE = 0.99
+# `auto` only takes a variant this close to torch. On the sample knowledge base the int8 build
+# (min cosine 0.9945 here) moved retrieval hit@1 from 90.1% to 89.0% and key-fact accuracy by
+# 0.6 points: more than "the same answers" allows, so int8 is opt-in (onnx-int8) while fp32
+# ONNX (cosine 1.0000) is the automatic choice.
+AUTO_MIN_COSINE = 0.999
 # Where torch itself ranks the two closest passages this close, either is its answer: such a
 # tie is not a decision the candidate must reproduce.
 TIE_MARGIN = 0.01
@@ -100,9 +105,12 @@ def verified(info: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
 
 
 def fastest(info: dict[str, Any] | None) -> str:
-    """The fastest backend that passed the agreement check: torch unless an ONNX one beat it."""
+    """The fastest backend that agrees with torch closely enough to be chosen automatically
+    (AUTO_MIN_COSINE): torch unless an ONNX one beat it."""
     best, best_ms = TORCH, float((info or {}).get("torch_ms") or "inf")
     for name, v in verified(info).items():
+        if float(v.get("min_cosine", 0.0)) < AUTO_MIN_COSINE:
+            continue
         if float(v.get("ms_per_query", "inf")) < best_ms:
             best, best_ms = name, float(v["ms_per_query"])
     return best
