@@ -171,6 +171,7 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_provision(args) -> int:
+    from bot.embed.onnx_encoder import ensure_onnx, fastest
     from bot.embed.provision import ModelProvisionError, ensure_model
 
     settings = _settings()
@@ -179,6 +180,15 @@ def cmd_provision(args) -> int:
     except ModelProvisionError as e:
         raise ModelError(str(e)) from e
     _err(f"model ready: {settings.embedding_model} -> {path}")
+    # The faster encoders, built from the same weights and checked against torch here, so the
+    # server never exports at start-up; a failed check leaves torch in use (and says why).
+    build = ensure_onnx(
+        path,
+        settings.models_dir,
+        query_prefix=settings.query_prefix,
+        passage_prefix=settings.passage_prefix,
+    )
+    _err(f"encoder used with embedding_backend=auto: {fastest(build)}")
     return 0
 
 

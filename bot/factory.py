@@ -9,7 +9,7 @@ INGEST_HINT = "python ingest.py"
 
 
 def build_embedder(settings: Settings):
-    """The real sentence-transformers embedder (loads lazily on first use)."""
+    """The real embedder on the configured backend (loads lazily on first use)."""
     from bot.embed.embedder import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(
@@ -17,6 +17,10 @@ def build_embedder(settings: Settings):
         settings.models_dir,
         query_prefix=settings.query_prefix,
         passage_prefix=settings.passage_prefix,
+        backend=settings.embedding_backend,
+        query_cache_size=settings.query_cache_size,
+        batch_window_ms=settings.embed_batch_window_ms,
+        max_batch=settings.embed_max_batch,
     )
 
 

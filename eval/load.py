@@ -7,6 +7,9 @@ limit raised, tickets and the chat log in a temporary folder so the run leaves n
 stops it afterwards. Each session is one thread with its own connection, as each customer has
 their own browser, asking a sequence of real questions from eval/gold.jsonl. Figures to
 report, not assertions: machines are noisy.
+
+With a server it started, it also reports the server's CPU time per request (from /proc) and
+the query-embedding cache hit rate and batch sizes (the embedder's stats line at shutdown).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -61,11 +65,37 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+class LocalServer(str):
+    """The URL of a server this process started, with its pid and what it logged at exit."""
+
+    pid: int
+    embed_stats: dict | None = None
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux /proc), or None where unavailable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+_STATS_LINE = re.compile(r"query embedding stats (\{.*\})")
+
+
+def embed_stats(log_text: str) -> dict | None:
+    """The embedder's last stats line (printed when the server exits), parsed."""
+    found = _STATS_LINE.findall(log_text)
+    return json.loads(found[-1]) if found else None
+
+
 @contextmanager
 def local_server(timeout_s: float, env: dict[str, str] | None = None, workdir: Path | None = None):
     """`uvicorn app:app` in a subprocess on a free loopback port; yields its URL once /healthz
     answers 200. `env` replaces the default environment (this process's, with a high rate
-    limit and throw-away tickets and chat log); `workdir` keeps server.log there."""
+    limit and throw-away tickets and chat log); `workdir` keeps server.log there. After the
+    server stops, the yielded URL's `embed_stats` holds its query-embedding stats."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="kefu-load-") as tmp:
@@ -96,9 +126,11 @@ def local_server(timeout_s: float, env: dict[str, str] | None = None, workdir: P
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        served = LocalServer(url)
+        served.pid = proc.pid
         try:
             wait_healthy(url, timeout_s, proc)
-            yield url
+            yield served
         except BaseException:
             log.seek(0)
             print(log.read()[-4000:], file=sys.stderr)
@@ -109,6 +141,8 @@ def local_server(timeout_s: float, env: dict[str, str] | None = None, workdir: P
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+            log.seek(0)
+            served.embed_stats = embed_stats(log.read())
             log.close()
 
 
@@ -163,8 +197,11 @@ def run_session(
     return calls
 
 
-def load(url: str, sessions: int, turns: int, timeout_s: float = 60.0) -> dict:
-    """Run `sessions` concurrent sessions of `turns` questions each; return the figures."""
+def load(
+    url: str, sessions: int, turns: int, timeout_s: float = 60.0, pid: int | None = None
+) -> dict:
+    """Run `sessions` concurrent sessions of `turns` questions each; return the figures.
+    With the server's `pid`, its CPU time per request is measured too."""
     pool = questions()
     health = httpx.get(f"{url}/healthz", timeout=10).json()
     # Warm the server (first-call costs of jieba and torch are not what we measure).
@@ -182,10 +219,12 @@ def load(url: str, sessions: int, turns: int, timeout_s: float = 60.0) -> dict:
     for t in threads:
         t.start()
     start.wait()
+    cpu0 = cpu_seconds(pid) if pid else None
     t0 = time.perf_counter()
     for t in threads:
         t.join()
     wall = time.perf_counter() - t0
+    cpu1 = cpu_seconds(pid) if pid else None
 
     calls = [c for session in results for c in session]
     ok = [c for c in calls if c.status == 200]
@@ -214,6 +253,11 @@ def load(url: str, sessions: int, turns: int, timeout_s: float = 60.0) -> dict:
             "p50": round(percentile(server, 50), 1),
             "p95": round(percentile(server, 95), 1),
         },
+        "server_cpu_ms_per_request": (
+            round((cpu1 - cpu0) * 1000 / len(calls), 1)
+            if cpu0 is not None and cpu1 is not None and calls
+            else None
+        ),
         "outcomes": dict(Counter(c.outcome for c in ok)),
         "server": health,
         "cpus": os.cpu_count(),
@@ -239,8 +283,10 @@ def main(argv: list[str] | None = None) -> int:
         wait_healthy(args.url.rstrip("/"), args.startup_timeout)
         result = load(args.url.rstrip("/"), args.sessions, args.turns, args.timeout)
     else:
-        with local_server(args.startup_timeout) as url:
-            result = load(url, args.sessions, args.turns, args.timeout)
+        with local_server(args.startup_timeout) as server:
+            result = load(server, args.sessions, args.turns, args.timeout, pid=server.pid)
+        # Counted from the warm-up on (its 5 questions included), printed as the server exits.
+        result["query_embedding"] = server.embed_stats
 
     out = args.out or REPORTS / f"load-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -248,9 +294,13 @@ def main(argv: list[str] | None = None) -> int:
     summary = {k: v for k, v in result.items() if k != "calls"}
     print(json.dumps(summary, ensure_ascii=False, indent=2))
     lat = result["latency_ms"]
+    emb = result.get("query_embedding") or {}
+    cache = f", cache hit rate {emb['cache_hit_rate']:.1%}" if "cache_hit_rate" in emb else ""
     print(
         f"{args.sessions} sessions x {args.turns} turns: p50 {lat['p50']} ms, p95 {lat['p95']} ms, "
-        f"max {lat['max']} ms, {result['throughput_rps']} req/s, {result['errors']} errors -> {out}",
+        f"max {lat['max']} ms, {result['throughput_rps']} req/s, "
+        f"{result['server_cpu_ms_per_request']} CPU ms/request{cache}, "
+        f"{result['errors']} errors -> {out}",
         file=sys.stderr,
     )
     return 1 if result["errors"] else 0

@@ -139,11 +139,13 @@ def test_query_and_passage_prefixes_are_applied(
     assert _cos(as_query, as_passage) < 0.999
 
     # The query prefix is literally prepended: same vector as the raw model on "query: ...".
-    raw = e5._loaded().encode(["query: " + text], normalize_embeddings=True)[0]
+    e5.warm_up()
+    raw = e5._st.encode(["query: " + text], normalize_embeddings=True)[0]
     assert _cos(as_query, raw) > 0.99999
 
     bare = SentenceTransformerEmbedder(E5_SMALL, model_cache_dir, query_prefix="")
-    bare._st = e5._loaded()  # share the loaded weights; only the prefix differs
+    # Share the loaded weights; only the prefix differs.
+    bare._encode, bare._dimension = e5._loaded(), e5.dimension
     assert _cos(bare.embed_queries([text])[0], as_query) < 0.999
     assert bare.fingerprint != e5.fingerprint
 
