@@ -23,14 +23,18 @@ _HALF_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 _GROUP = re.compile(r"[0-9]+[Xx]?")
 _GAP = re.compile(r"[ \t\-.·/()]{1,3}")
 _MAX_DIGITS = 21  # +86 and a mobile, or a 19-digit card: no PII is longer
-_MOBILE_DIGITS = re.compile(r"(?:86)?1[3-9][0-9]{9}")
+_MOBILE_DIGITS = re.compile(r"(?:0086|86)?1[3-9][0-9]{9}")
+# "x at qq.com" is an address only with a mail provider after it: "bought it at jd.com" is not.
+_MAIL_HOSTS = r"(?:qq|163|126|yeah|foxmail|gmail|googlemail|outlook|hotmail|live|msn|sina|sohu|yahoo|icloud|aliyun|139|189|wo)\b"
+_AT = rf"(?:@|\(at\)|\[at\]|\{{at\}}|\s+at\s+(?={_MAIL_HOSTS}))"
+_DOT_SEP = r"(?:\.|\(dot\)|\[dot\]|\s+dot\s+)"
 _EMAIL = re.compile(
-    r"(?<![A-Za-z0-9._%+-])(?P<local>[A-Za-z0-9._%+-]+)\s*(?:@|\(at\)|\[at\]|\{at\})\s*"
-    r"(?P<domain>[A-Za-z0-9-]+(?:\s*(?:\.|\(dot\)|\[dot\])\s*[A-Za-z0-9-]+)*"
-    r"\s*(?:\.|\(dot\)|\[dot\])\s*[A-Za-z]{2,})(?![A-Za-z0-9-])",
+    rf"(?<![A-Za-z0-9._%+-])(?P<local>[A-Za-z0-9._%+-]+)\s*{_AT}\s*"
+    rf"(?P<domain>[A-Za-z0-9-]+(?:\s*{_DOT_SEP}\s*[A-Za-z0-9-]+)*"
+    rf"\s*{_DOT_SEP}\s*[A-Za-z]{{2,}})(?![A-Za-z0-9-])",
     re.I,
 )
-_DOT = re.compile(r"\s*(?:\(dot\)|\[dot\])\s*|\s*\.\s*", re.I)
+_DOT = re.compile(r"\s*(?:\(dot\)|\[dot\])\s*|\s+dot\s+|\s*\.\s*", re.I)
 _LANDLINE = re.compile(r"(?<![0-9])0[1-9][0-9]{1,2}[- ]?[0-9]{7,8}(?![0-9])")
 
 # Province-level prefixes of GB/T 2260, by region.
