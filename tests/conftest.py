@@ -43,9 +43,12 @@ def hash_embedder():
 @pytest.fixture(scope="session")
 def real_embedder():
     """The real multilingual-e5-small, provisioned once into the shared model cache."""
-    from bot.embed.embedder import SentenceTransformerEmbedder
+    from bot.factory import build_embedder
 
-    emb = SentenceTransformerEmbedder("intfloat/multilingual-e5-small", MODEL_CACHE)
+    # Built from the settings, as the app and `python -m bot` build theirs: the same backend
+    # (KEFU_EMBEDDING_BACKEND, auto by default), so a server or CLI started by a test accepts
+    # the session index this embedder built.
+    emb = build_embedder(make_settings(MODEL_CACHE.parent))
     emb.warm_up()
     return emb
 
