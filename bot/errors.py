@@ -1,5 +1,11 @@
 """The error hierarchy. Edges (CLI, HTTP, UI) turn these into user messages."""
 
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+
 
 class KefuError(Exception):
     """Base class for every error kefu raises on purpose."""
@@ -35,3 +41,17 @@ class TooLongError(InputError):
 
 class SharedStateError(KefuError):
     """The shared state server (Redis) cannot be reached: a 503, never a lost turn."""
+
+
+@contextlib.contextmanager
+def shared_state(what: str) -> Iterator[None]:
+    """Redis connection and timeout errors inside as SharedStateError naming `what`.
+
+    Redis is only imported where it is configured: if it never was, no error can be its."""
+    try:
+        yield
+    except Exception as e:
+        redis = sys.modules.get("redis")
+        if redis is not None and isinstance(e, (redis.ConnectionError, redis.TimeoutError)):
+            raise SharedStateError(f"Redis unreachable for {what}: {e}") from e
+        raise

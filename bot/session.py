@@ -6,7 +6,6 @@ Two stores with one interface: in this process (the embedded default), or in Red
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import threading
@@ -14,7 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bot.errors import SharedStateError
+from bot.errors import shared_state
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -120,7 +119,7 @@ class RedisSessionStore:
         return self.prefix + session_id
 
     def get(self, session_id: str) -> Session:
-        with _reachable():
+        with shared_state("conversation memory"):
             raw = self.redis.get(self._key(session_id))
         if raw is None:
             return Session(session_id)
@@ -134,19 +133,8 @@ class RedisSessionStore:
         self.save(session)
 
     def save(self, session: Session) -> None:
-        with _reachable():
+        with shared_state("conversation memory"):
             self.redis.set(self._key(session.id), session.to_json(), ex=self.ttl_s)
-
-
-@contextlib.contextmanager
-def _reachable():
-    """Redis connection and timeout errors as SharedStateError (the web answers 503)."""
-    import redis
-
-    try:
-        yield
-    except (redis.ConnectionError, redis.TimeoutError) as e:
-        raise SharedStateError(f"Redis unreachable for conversation memory: {e}") from e
 
 
 def session_store(settings: Settings) -> SessionStore | RedisSessionStore:

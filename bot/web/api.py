@@ -122,6 +122,15 @@ def error(status: int, message: str, headers: dict | None = None, **extra) -> JS
     return JSONResponse(status_code=status, content={"error": message, **extra}, headers=headers)
 
 
+def too_many(retry_after: int) -> JSONResponse:
+    return error(429, TOO_MANY, headers={"Retry-After": str(retry_after)})
+
+
+def shared_down(exc: SharedStateError) -> JSONResponse:
+    log.error("%s", exc)
+    return error(503, SHARED_DOWN, headers={"Retry-After": "5"})
+
+
 def _client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
@@ -358,12 +367,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RateLimited)
     async def _limited(_request: Request, exc: RateLimited):
-        return error(429, TOO_MANY, headers={"Retry-After": str(exc.retry_after)})
+        return too_many(exc.retry_after)
 
     @app.exception_handler(SharedStateError)
     async def _shared_down(_request: Request, exc: SharedStateError):
-        log.error("%s", exc)
-        return error(503, SHARED_DOWN, headers={"Retry-After": "5"})
+        return shared_down(exc)
 
     @app.exception_handler(Exception)
     async def _crash(_request: Request, exc: Exception):

@@ -11,7 +11,7 @@ from limits import parse_many
 from limits.storage import MemoryStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 
-from bot.errors import SharedStateError
+from bot.errors import shared_state
 
 TOO_LARGE = "请求内容过大(上限 {limit} 字节),请精简后再试。"
 TOO_MANY = "请求太频繁,请稍后再试。"
@@ -48,12 +48,8 @@ class RateLimiter:
                     raise RateLimited(max(1, math.ceil(stats.reset_time - time.time())))
 
     def _hit(self, item, kind: str, key: str) -> bool:
-        try:
+        with shared_state("rate limits"):
             return self.limiter.hit(item, kind, key)
-        except Exception as e:  # the storage's own errors: Redis unreachable or timing out
-            if isinstance(self.limiter.storage, MemoryStorage):
-                raise
-            raise SharedStateError(f"Redis unreachable for rate limits: {e}") from e
 
 
 def rate_limiter(settings) -> RateLimiter:

@@ -25,13 +25,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot.errors import KefuError, SharedStateError
 from bot.web.api import (
     LOADING,
-    SHARED_DOWN,
     Runtime,
     api_router,
     error,
     install_error_handlers,
+    shared_down,
+    too_many,
 )
-from bot.web.limits import TOO_MANY, BodyLimitMiddleware, RateLimited, RateLimiter, rate_limiter
+from bot.web.limits import BodyLimitMiddleware, RateLimited, RateLimiter, rate_limiter
 
 if TYPE_CHECKING:
     from bot.chain import Kefu
@@ -167,13 +168,10 @@ class UIRateLimitMiddleware:
             try:
                 self.limiter.check(client[0] if client else None)
             except RateLimited as e:
-                limited = error(429, TOO_MANY, headers={"Retry-After": str(e.retry_after)})
-                await limited(scope, receive, send)
+                await too_many(e.retry_after)(scope, receive, send)
                 return
             except SharedStateError as e:
-                log.error("%s", e)
-                down = error(503, SHARED_DOWN, headers={"Retry-After": "5"})
-                await down(scope, receive, send)
+                await shared_down(e)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
