@@ -25,6 +25,18 @@ def make_settings(data_dir: Path, knowledge_dir: Path = KNOWLEDGE, **kw):
     )
 
 
+def create_ticket(store, key="s1:0", session="s1", category="human", **kw):
+    """A ticket in `store` as a 转人工 turn would open it (tests/test_tickets, test_postgres)."""
+    return store.create(
+        key=key,
+        session_id=session,
+        category=category,
+        summary="我要转人工",
+        transcript=[{"q": "我要转人工"}],
+        **kw,
+    )
+
+
 @pytest.fixture
 def knowledge_copy(tmp_path) -> Path:
     """A private copy of knowledge/ that a test may edit."""

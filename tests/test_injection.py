@@ -18,13 +18,19 @@ from tests.conftest import KNOWLEDGE, ROOT, make_settings
 
 CANARY = "KFCANARY-9d41"
 DATA = Path(__file__).parent / "data"
-CORPUS = yaml.safe_load((DATA / "injections.yaml").read_text(encoding="utf-8"))
+
+
+def _corpus(name: str) -> list[dict]:
+    return yaml.safe_load((DATA / name).read_text(encoding="utf-8"))
+
+
+CORPUS = _corpus("injections.yaml")
 # Written before the patterns for their kinds and never tuned on: only a floor is asserted.
-HELD_OUT = yaml.safe_load((DATA / "injections_heldout.yaml").read_text(encoding="utf-8"))
+HELD_OUT = _corpus("injections_heldout.yaml")
 HELD_OUT_FLOOR = 0.75  # 23 of 30 when written; a miss here is measured, not patched
 # A third red team's corpus, by someone who had seen neither the patterns nor the knowledge:
 # odd ids were read while writing the round-three patterns, even ids never were (a floor).
-RED_TEAM = yaml.safe_load((DATA / "injections_redteam.yaml").read_text(encoding="utf-8"))
+RED_TEAM = _corpus("injections_redteam.yaml")
 RED_TEAM_KINDS = {
     "override",
     "persona",
@@ -38,7 +44,7 @@ RED_TEAM_READ_FLOOR = 0.95  # 122 of 126 when the patterns were written
 RED_TEAM_UNSEEN_FLOOR = 0.55  # 69 of 119: measured, not patched
 # Benign look-alikes from the same author (scams, passwords, 系统 updates, 开发者模式 in the
 # phone's settings, the customer's own records): none may be refused.
-BENIGN = yaml.safe_load((DATA / "injections_benign.yaml").read_text(encoding="utf-8"))
+BENIGN = _corpus("injections_benign.yaml")
 KINDS = {
     "ignore",
     "roleplay",

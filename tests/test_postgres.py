@@ -11,19 +11,12 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from bot.tickets.store import TicketRow, TicketStore
+from tests.conftest import create_ticket
 
 pytestmark = pytest.mark.integration
 
 
-def _create(store, key="s1:0", session="s1", category="human", **kw):
-    return store.create(
-        key=key,
-        session_id=session,
-        category=category,
-        summary="我要转人工",
-        transcript=[{"q": "我要转人工"}],
-        **kw,
-    )
+_create = create_ticket
 
 
 def test_tickets_are_idempotent_private_and_keep_contact_only_with_consent(postgres_url):

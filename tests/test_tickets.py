@@ -9,7 +9,7 @@ import pytest
 
 from bot.tickets.priority import level_for
 from bot.tickets.store import TicketStore
-from tests.conftest import KNOWLEDGE
+from tests.conftest import KNOWLEDGE, create_ticket
 
 COMPLAINT_DOC = KNOWLEDGE / "docs" / "oppo-complaint-process.md"
 
@@ -18,15 +18,7 @@ def _store(tmp_path):
     return TicketStore(f"sqlite:///{tmp_path / 'tickets.db'}")
 
 
-def _create(store, key="s1:0", session="s1", category="human", **kw):
-    return store.create(
-        key=key,
-        session_id=session,
-        category=category,
-        summary="我要转人工",
-        transcript=[{"q": "我要转人工"}],
-        **kw,
-    )
+_create = create_ticket
 
 
 def _raw(tmp_path, sql: str):
