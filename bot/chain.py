@@ -86,6 +86,7 @@ class Kefu:
         llm=None,
         reader: Reader | None = None,
         screen=None,
+        conversations=None,
     ):
         self.settings = settings
         self.retriever = retriever
@@ -94,6 +95,9 @@ class Kefu:
         self.llm = llm  # LLMAnswerer when an endpoint is configured; extractive is the fallback
         self.screen = screen  # AttackScreen: injections by meaning, after the patterns
         self.tickets = tickets
+        # ConversationStore: every message, for the agent console and live replies (None:
+        # nothing kept, and no agent can hold a conversation).
+        self.conversations = conversations
         self.sessions = sessions or session_store(settings)
         self.chat_log = chat_log
         self.sensitive = sensitive if sensitive is not None else SensitiveWords(())
@@ -129,7 +133,11 @@ class Kefu:
     ) -> Answer:
         """Answer one turn. Raises InputError for input the bot cannot accept."""
         t0 = time.perf_counter()
-        state = self.chain.invoke(self._state(question, session_id, brand))
+        state = self._state(question, session_id, brand)
+        held = self._held(state)
+        if held is not None:
+            return held
+        state = self.chain.invoke(state)
         return self._finish(state, t0, log)
 
     def stream(
@@ -143,7 +151,60 @@ class Kefu:
         {"event": "final", "answer": Answer}. InputError is raised before the first event."""
         t0 = time.perf_counter()
         state = self._state(question, session_id, brand)
+        held = self._held(state)
+        if held is not None:
+            return iter(
+                [{"event": "delta", "text": held.text}] * bool(held.text)
+                + [{"event": "final", "answer": held}]
+            )
         return self._events(state, t0, log)
+
+    def draft(self, question: str, brand: str | None = None) -> Answer:
+        """What the bot would answer, for an agent to edit (agent assist): the whole chain on a
+        fresh conversation that is not kept, opens no ticket and logs nothing."""
+        state = self.front.invoke(self._state(question, None, brand, keep=False))
+        ret = state.retrieval
+        if state.injection or ret is None or not ret.hits:
+            return Answer(outcome="refused", text="", reason=state.reason_text)
+        if state.outcome != "answered":
+            # Escalated, clarified or refused for the customer: the agent still wants the
+            # best the knowledge has, quoted from the top passages.
+            state.outcome, state.reason = "answered", Reason.RETRIEVAL
+        draft = self._answer(state, state.reading.lang)
+        if draft is None:  # every sentence stated a figure its sources lack
+            return Answer(outcome="escalated", text="", reason=str(Reason.NUMBER_GUARD))
+        return Answer(
+            outcome="answered",
+            text=draft.text,
+            citations=[self._titled(c) for c in draft.citations],
+            confidence=self._confidence(state),
+            reason=state.reason_text,
+        )
+
+    def _held(self, state: TurnState) -> Answer | None:
+        """While an agent holds the conversation, the bot passes the message on and stays quiet
+        (one notice at the start of each stretch the customer writes in)."""
+        if self.conversations is None or self.tickets is None:
+            return None
+        ticket = self.tickets.holder(state.session.id)
+        if ticket is None:
+            return None
+        session = state.session
+        lang = state.reading.lang
+        text = "" if session.held_noticed == ticket.ticket_id else say("held", lang, self.profile)
+        self.conversations.turn(session.id, state.question, text, outcome="escalated")
+        if ticket.stage in ("waiting", "snoozed", "new"):
+            self.tickets.update_console(ticket.ticket_id, stage="open")
+        if text:
+            session.held_noticed = ticket.ticket_id
+            self.sessions.save(session)
+        return Answer(
+            outcome="escalated",
+            text=text,
+            confidence=1.0,
+            ticket_id=ticket.ticket_id,
+            reason=str(Reason.HELD),
+        )
 
     def _events(self, state: TurnState, t0: float, log: bool) -> Iterator[dict]:
         state = self.front.invoke(state)
@@ -175,7 +236,7 @@ class Kefu:
         request_key: str | None = None,
     ) -> Answer:
         """The customer pressed 转人工: the conversation's open ticket, else a new one."""
-        return self.handoffs.press(
+        answer = self.handoffs.press(
             session_id,
             brand=brand,
             contact=contact,
@@ -183,6 +244,13 @@ class Kefu:
             lang=lang,
             request_key=request_key,
         )
+        if self.conversations is not None and answer.ticket_id:
+            # "bot", not "notice": the client shows it from this reply; notices are what
+            # only reach the customer by /api/messages (an agent joined, left).
+            self.conversations.append(
+                session_id, "bot", answer.text, outcome="escalated", turn_id=answer.turn_id
+            )
+        return answer
 
     def ticket(self, ticket_id: str, session_id: str):
         """The ticket if it belongs to this session, else None (unknown and foreign alike)."""
@@ -199,10 +267,13 @@ class Kefu:
         (`hold_out`: an FAQ phrasing retrieval must not match, see HybridRetriever)."""
         return self._retrieve(self._understand(self._state(question, session_id, brand)), hold_out)
 
-    def _state(self, question: str, session_id: str | None, brand: str | None) -> TurnState:
+    def _state(
+        self, question: str, session_id: str | None, brand: str | None, keep: bool = True
+    ) -> TurnState:
         raw = clean_question(question, self.settings.max_question_chars)
         text = self.sensitive.mask(mask_pii(raw))
-        session = self.sessions.get(session_id or uuid.uuid4().hex)
+        sid = session_id or uuid.uuid4().hex
+        session = self.sessions.get(sid) if keep else Session(sid)
         said = self.pinyin.to_hanzi(simplified(text))
         reading = self.reader.read(said)
         if session.lang and not self.reader.says_language(text):
@@ -234,6 +305,15 @@ class Kefu:
             Turn(text, state.query or text, answer.outcome, brand, top, answer.text),
             unresolved=state.unresolved,
         )
+        if self.conversations is not None:
+            self.conversations.turn(
+                session.id,
+                text,
+                answer.text,
+                citations=[c.public() for c in answer.citations],
+                turn_id=answer.turn_id,
+                outcome=answer.outcome,
+            )
         if log and self.chat_log is not None:
             self.chat_log.write(
                 {

@@ -139,6 +139,10 @@ def build_bot(
     embedder.embed_queries(["warm up"])  # load the model now, not on the first customer's question
     tickets = tickets if tickets is not None else build_tickets(settings)
     screen = build_screen(settings, embedder, store)
+    from bot.conversations import ConversationStore
+
+    # Beside the tickets, on their connection pool: the console reads both together.
+    conversations = ConversationStore(tickets.engine) if tickets is not None else None
     return Kefu(
         settings,
         retriever,
@@ -149,6 +153,7 @@ def build_bot(
         webhook=build_webhook(settings, tickets),
         llm=build_llm(settings, corpus.profile),
         screen=screen,
+        conversations=conversations,
     )
 
 

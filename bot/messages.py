@@ -52,6 +52,18 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "zh": "好的,已为您转接人工客服。",
         "en": "Sure, I've handed this conversation to a human agent.",
     },
+    "held": {
+        "zh": "客服正在为您处理,您的消息已转给客服,请稍候。",
+        "en": "A member of our team is handling this conversation; they have your message and will reply here.",
+    },
+    "agent_joined": {
+        "zh": "人工客服已接入,正在为您处理。",
+        "en": "A member of our team has joined the conversation.",
+    },
+    "agent_left": {
+        "zh": "人工客服已结束接待,如还有问题可以继续问我。",
+        "en": "Our team member has handed the conversation back; ask me anything else.",
+    },
     "ticket": {
         "zh": "工单号:{ticket_id}。您可以随时发送工单号查询处理进度。",
         "en": " Ticket id: {ticket_id}. Send the ticket id any time to check its status.",

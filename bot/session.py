@@ -40,6 +40,7 @@ class Session:
     lang: str | None = None  # the customer's language, from the last turn that showed it
     awaiting_contact: bool = False  # a handover asked for a phone number or e-mail
     offered_contact: str | None = None  # given unasked with the escalation; kept in memory only
+    held_noticed: str | None = None  # the held ticket the customer was told "客服正在处理" for
 
     def last(self) -> Turn | None:
         return self.turns[-1] if self.turns else None

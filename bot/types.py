@@ -28,6 +28,7 @@ class Reason(StrEnum):
     UNRESOLVED = "unresolved"  # too many turns in a row left unsettled
     TRIGGER = "trigger"  # a safety, complaint or billing rule fired (see Trigger)
     HANDOFF = "handoff"  # the customer asked for a person with the button
+    HELD = "held"  # an agent holds the conversation: the bot passed the message on, silent
 
     @property
     def by_rule(self) -> bool:
@@ -46,6 +47,7 @@ _BY_RULE = frozenset(
         Reason.UNRESOLVED,
         Reason.TRIGGER,
         Reason.HANDOFF,
+        Reason.HELD,
     }
 )
 

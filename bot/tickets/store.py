@@ -50,6 +50,8 @@ from bot.tickets.priority import LEVELS, level_for
 log = logging.getLogger(__name__)
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O/1/I: ids are read out over the phone
+# The console's stages (Chatwoot's, with new for a ticket no one has taken yet).
+STAGES = ("new", "open", "waiting", "snoozed", "resolved")
 _WRITE = "kefu_tickets_write"  # execution option: this transaction takes the write lock first
 
 
@@ -90,6 +92,12 @@ class TicketRow(_Base):
     # has been told up to webhook_acked_contact (NULL: 0, the contact the ticket opened with).
     contact_version = Column(Integer, nullable=False, default=0, server_default=text("0"))
     webhook_acked_contact = Column(Integer, nullable=True)
+    # The agent console (bot/console). stage: new (no one has it yet), open, waiting (on the
+    # customer), snoozed, resolved (status closed); NULL reads as new or resolved.
+    # held_by: the agent who holds the conversation; while set, the bot does not answer in it.
+    stage = Column(String(12), nullable=True)
+    assignee = Column(String(64), nullable=True)
+    held_by = Column(String(64), nullable=True)
 
     __table_args__ = (Index("ix_tickets_webhook_due", "webhook_state", "webhook_next_at"),)
 
@@ -129,6 +137,9 @@ class Ticket:
     webhook_state: str | None = None
     webhook_attempts: int = 0
     webhook_error: str | None = None
+    stage: str = "new"
+    assignee: str | None = None
+    held_by: str | None = None
 
     @classmethod
     def from_row(cls, r: TicketRow) -> Ticket:
@@ -150,6 +161,9 @@ class Ticket:
             webhook_state=r.webhook_state,
             webhook_attempts=r.webhook_attempts or 0,
             webhook_error=r.webhook_error,
+            stage=r.stage or ("new" if r.status == "open" else "resolved"),
+            assignee=r.assignee,
+            held_by=r.held_by,
         )
 
 
@@ -359,13 +373,100 @@ class TicketStore:
                 q = q.where(TicketRow.status == status)
             return [Ticket.from_row(r) for r in s.scalars(q)]
 
+    def search(
+        self,
+        *,
+        stage: str | None = None,
+        priority: int | None = None,
+        q: str | None = None,
+        assignee: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> tuple[int, list[Ticket]]:
+        """(how many match, one page of them): most urgent first, then oldest first, so the
+        ticket waiting longest at the top level is on top. `stage` is one of STAGES, or
+        "active" for every stage but resolved; `q` matches the ticket id, summary or
+        transcript."""
+        conds = []
+        if stage == "active":
+            conds.append(TicketRow.status == "open")
+        elif stage == "new":
+            conds += [
+                TicketRow.status == "open",
+                TicketRow.stage.is_(None) | (TicketRow.stage == "new"),
+            ]
+        elif stage == "resolved":
+            conds.append(TicketRow.status != "open")
+        elif stage:
+            conds += [TicketRow.status == "open", TicketRow.stage == stage]
+        if priority is not None:
+            conds.append(TicketRow.priority == priority)
+        if assignee:
+            conds.append(TicketRow.assignee == assignee)
+        if q:
+            like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            conds.append(
+                TicketRow.ticket_id.ilike(like, escape="\\")
+                | TicketRow.summary.ilike(like, escape="\\")
+                | TicketRow.transcript.ilike(like, escape="\\")
+            )
+        with Session(self.engine) as s:
+            total = s.scalar(select(func.count()).select_from(TicketRow).where(*conds)) or 0
+            rows = s.scalars(
+                select(TicketRow)
+                .where(*conds)
+                .order_by(TicketRow.priority, TicketRow.created_at, TicketRow.id)
+                .offset(max(offset, 0))
+                .limit(limit)
+            )
+            return total, [Ticket.from_row(r) for r in rows]
+
+    def holder(self, session_id: str) -> Ticket | None:
+        """The session's open ticket if an agent holds the conversation (the bot stays quiet)."""
+        with Session(self.engine) as s:
+            row = s.scalar(
+                select(TicketRow)
+                .where(
+                    TicketRow.session_id == session_id,
+                    TicketRow.status == "open",
+                    TicketRow.held_by.is_not(None),
+                )
+                .limit(1)
+            )
+            return Ticket.from_row(row) if row is not None else None
+
+    def update_console(self, ticket_id: str, **changes) -> Ticket | None:
+        """Set stage, assignee and held_by (the console's own fields); stage "resolved" closes
+        the ticket and hands the conversation back to the bot. None: no such ticket, or it is
+        already resolved (a resolved ticket stays resolved: the customer's next escalation
+        opens a new one)."""
+        allowed = {"stage", "assignee", "held_by"}
+        if not set(changes) <= allowed:
+            raise ValueError(f"only {sorted(allowed)} can be changed here")
+        if "stage" in changes and changes["stage"] not in STAGES:
+            raise ValueError(f"stage must be one of {STAGES}")
+        with self.writing() as s:
+            row = s.scalar(
+                select(TicketRow).where(TicketRow.ticket_id == ticket_id.upper()).with_for_update()
+            )
+            if row is None or row.status != "open":
+                return None
+            for k, v in changes.items():
+                setattr(row, k, v)
+            if changes.get("stage") == "resolved":
+                row.status, row.held_by = "closed", None
+            row.updated_at = dt.datetime.now(dt.UTC)
+            s.commit()
+            return Ticket.from_row(row)
+
     def close(self, ticket_id: str) -> Ticket | None:
-        """Mark a ticket closed; None if there is no such ticket."""
+        """Mark a ticket closed (resolved; the bot answers in its conversation again); None if
+        there is no such ticket."""
         with self.writing() as s:
             row = s.scalar(select(TicketRow).where(TicketRow.ticket_id == ticket_id.upper()))
             if row is None:
                 return None
-            row.status = "closed"
+            row.status, row.stage, row.held_by = "closed", "resolved", None
             row.updated_at = dt.datetime.now(dt.UTC)
             s.commit()
             return Ticket.from_row(row)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import json
@@ -46,6 +47,8 @@ TICKET_PUBLIC = (
     "updated_at",
 )
 
+LONG_POLL_S = 25.0  # /api/messages holds a request open this long at most
+POLL_EVERY_S = 0.25  # how often a held request looks for new messages (any worker wrote them)
 LOADING = "服务正在启动,模型和索引加载中,请稍后再试。"
 INTERNAL = "服务内部错误,请稍后再试。"
 SHARED_DOWN = "服务暂时繁忙(会话存储暂不可用),请稍后再试。"
@@ -299,6 +302,39 @@ def api_router(rt: Runtime) -> APIRouter:
         fields = dataclasses.asdict(ticket)
         fields["updated_at"] = fields.get("updated_at") or fields.get("created_at")
         return {k: fields.get(k) for k in TICKET_PUBLIC}
+
+    @r.get(
+        "/messages",
+        summary="本会话的新消息(人工客服的回复等);wait>0 时长轮询,有新消息即返回",
+        responses={400: {}, 429: {}, 503: {}},
+    )
+    async def messages(
+        request: Request,
+        session_id: str | None = Query(None, pattern=SESSION_ID),
+        x_kefu_session: str | None = Header(None, pattern=SESSION_ID),
+        after: int = Query(0, ge=0, description="已收到的最大消息 id"),
+        wait: float = Query(0, ge=0, le=LONG_POLL_S, description="最多等待秒数"),
+    ):
+        bot = rt.ready()
+        sid = session_id or x_kefu_session
+        if not sid:
+            return error(400, NO_SESSION)
+        if bot.conversations is None:
+            return {"messages": [], "held": False, "last_id": after}
+        rt.limiter.check(_client_ip(request), sid)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            found = await run_in_threadpool(bot.conversations.since, sid, after)
+            if found or loop.time() >= deadline or await request.is_disconnected():
+                break
+            await asyncio.sleep(POLL_EVERY_S)
+        held = await run_in_threadpool(bot.tickets.holder, sid) if bot.tickets else None
+        return {
+            "messages": [m.public() for m in found],
+            "held": held is not None,
+            "last_id": found[-1].id if found else after,
+        }
 
     @r.post("/feedback", status_code=201, summary="评价一条回答(赞/踩);再次评价会覆盖")
     async def feedback(req: FeedbackRequest, request: Request):
