@@ -192,18 +192,35 @@ def cmd_provision(args) -> int:
     return 0
 
 
+TICKET_COLUMNS = (
+    "ticket_id",
+    "status",
+    "stage",
+    "priority",
+    "category",
+    "brand",
+    "created_at",
+    "webhook",
+    "assignee",
+    "contact",
+    "summary",
+)
+
+
 def _ticket_line(t: Ticket) -> str:
-    """One tab-separated line per ticket for `tickets list`."""
+    """One tab-separated line per ticket for `tickets list` (columns: TICKET_COLUMNS)."""
     webhook = t.webhook_state or "-"
     return "\t".join(
         [
             t.ticket_id,
             t.status,
+            t.stage,
             f"P{t.priority} {t.priority_label}",
             t.category,
             t.brand or "-",
             t.created_at,
             f"webhook:{webhook}",
+            t.assignee or "-",
             t.contact or "-",
             " ".join(t.summary.split()),  # one ticket, one line
         ]
@@ -229,16 +246,101 @@ def cmd_tickets(args) -> int:
     settings = _settings()
     store = build_tickets(settings)
     if args.action == "list":
-        for t in store.list(status=args.status):
+        stage = args.stage or {"open": "active", "closed": "resolved"}.get(args.status or "")
+        per_page = max(1, args.per_page)
+        total, tickets = store.search(
+            stage=stage,
+            priority=args.priority,
+            q=args.q,
+            offset=(max(args.page, 1) - 1) * per_page,
+            limit=per_page,
+        )
+        print("\t".join(TICKET_COLUMNS))
+        for t in tickets:
             print(_ticket_line(t))
+        first = (max(args.page, 1) - 1) * per_page
+        shown = f"{first + 1}-{first + len(tickets)}" if tickets else "0"
+        _err(
+            f"{shown} of {total} ticket(s); --page N for more"
+            if total > first + len(tickets)
+            else f"{shown} of {total} ticket(s)"
+        )
         return 0
     if not args.ticket_id:
         raise InputError(f"tickets {args.action} needs a ticket id")
-    t = store.get(args.ticket_id) if args.action == "show" else store.close(args.ticket_id)
+    if args.action == "close":
+        t = store.get(args.ticket_id)
+        if t is not None:
+            from bot.console.staff import StaffStore
+
+            journal = StaffStore(settings.tickets_db_url)
+            note = (args.note or "").strip()
+            if note:
+                journal.log(_operator(), "note", t.ticket_id, note)
+            journal.log(_operator(), "stage", t.ticket_id, f"{t.stage}→resolved: {note or 'CLI'}")
+            t = store.close(args.ticket_id)
+    else:
+        t = store.get(args.ticket_id)
     if t is None:
         raise InputError(f"没有找到工单 {args.ticket_id}")
     profile = load_profile(settings.knowledge_dir)
-    print(json.dumps(_ticket_detail(t, profile), ensure_ascii=False, indent=2))
+    detail = _ticket_detail(t, profile)
+    if args.action == "show":
+        from dataclasses import asdict
+
+        from bot.console.staff import StaffStore
+        from bot.conversations import ConversationStore
+
+        messages = ConversationStore(store.engine).history(t.session_id)
+        detail["messages"] = [
+            {k: v for k, v in asdict(m).items() if k != "session_id"} for m in messages
+        ]
+        detail["events"] = [asdict(e) for e in StaffStore(store.engine).events(t.ticket_id)]
+    print(json.dumps(detail, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _operator() -> str:
+    """Who ran the CLI, for the audit log."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:
+        return "cli"
+
+
+def _read_password() -> str:
+    """From standard input when it is not a terminal (scripts), else asked twice."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    first = getpass.getpass("密码: ")
+    if getpass.getpass("再输入一次: ") != first:
+        raise InputError("两次输入的密码不一致")
+    return first
+
+
+def cmd_staff(args) -> int:
+    from bot.console.staff import StaffStore
+
+    settings = _settings()
+    staff = StaffStore(settings.tickets_db_url)
+    if args.action == "list":
+        for who in staff.all():
+            print(f"{who.username}\t{who.role}")
+        return 0
+    if not args.username:
+        raise InputError(f"staff {args.action} needs a username")
+    if args.action == "add":
+        who = staff.add(args.username, _read_password(), args.role)
+        staff.log(_operator(), "staff_add", None, f"{who.username} ({who.role})")
+        _err(f"created {who.role} {who.username}; log in at /console/login")
+        return 0
+    if not staff.set_password(args.username, _read_password()):
+        raise InputError(f"没有名为 {args.username} 的账号")
+    _err(f"password changed for {args.username}; their other logins have ended")
     return 0
 
 
@@ -268,8 +370,32 @@ def cmd_report(args) -> int:
     from bot.understand import Reader
 
     reader = Reader(load_profile(settings.knowledge_dir))
-    print(format_gaps(knowledge_gaps(records, embed=embed, reader=reader), limit=args.limit))
+    votes, corrected = _from_database(settings)
+    groups = knowledge_gaps(
+        records, embed=embed, reader=reader, feedback=votes, corrected=corrected
+    )
+    print(format_gaps(groups, limit=args.limit))
     return 0
+
+
+def _from_database(settings) -> tuple[list, list]:
+    """The 👎 votes and the agents' answers kept beside the tickets, for the gap report
+    (nothing before anyone voted or replied; a report never creates the database)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    url = settings.tickets_db_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return [], []
+    from bot.conversations import ConversationStore
+    from bot.feedback import FeedbackStore
+
+    try:
+        votes = FeedbackStore(url).list(rating="down", limit=1_000_000)
+        corrected = ConversationStore(url).agent_answers()
+    except SQLAlchemyError as e:
+        _err(f"report: votes and agents' answers not read ({type(e).__name__}); left out")
+        return [], []
+    return votes, corrected
 
 
 def parser() -> argparse.ArgumentParser:
@@ -310,7 +436,19 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("action", choices=["list", "show", "close"])
     t.add_argument("ticket_id", nargs="?")
     t.add_argument("--status", choices=["open", "closed"])
+    t.add_argument("--stage", choices=["active", "new", "open", "waiting", "snoozed", "resolved"])
+    t.add_argument("--priority", type=int, help="only this priority level (1 most urgent)")
+    t.add_argument("--q", help="search ticket id, summary and transcript")
+    t.add_argument("--page", type=int, default=1)
+    t.add_argument("--per-page", type=int, default=50)
+    t.add_argument("--note", help="close: why (kept in the ticket's audit log)")
     t.set_defaults(fn=cmd_tickets)
+
+    st = sub.add_parser("staff", help="console accounts: add, list, passwd")
+    st.add_argument("action", choices=["add", "list", "passwd"])
+    st.add_argument("username", nargs="?")
+    st.add_argument("--role", choices=["agent", "admin"], default="agent")
+    st.set_defaults(fn=cmd_staff)
     return p
 
 

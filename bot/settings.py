@@ -132,6 +132,17 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = Field(default_factory=list)
     ui_concurrency: int = Field(default=4, ge=1)
 
+    # Agent console (/console)
+    # Signs the staff's login cookies. Unset: a random key kept in DATA_DIR/console.secret,
+    # which every worker on this machine shares; set it when workers run on several machines.
+    console_secret: SecretStr | None = None
+    console_session_hours: float = Field(default=12.0, gt=0, le=720)  # a login lasts this long
+    console_max_failures: int = Field(default=5, ge=1)  # wrong passwords before the lock-out
+    console_lockout_minutes: float = Field(default=15.0, gt=0)
+    console_secure_cookie: bool = False  # send the login cookie over HTTPS only (set behind TLS)
+    # The knowledge folder's subfolder where agents' answers saved as FAQs are written.
+    console_faq_dir: str = "faq/from-agents"
+
     # Optional LLM endpoint (OpenAI-compatible); the extractive answerer is used when unset.
     llm_base_url: str | None = None
     llm_model: str | None = None

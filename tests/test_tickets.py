@@ -277,8 +277,11 @@ def test_cli_lists_shows_and_closes_tickets(tmp_path, monkeypatch, capsys):
     _create(store, key="s2:0", session="s2", contact="13900000000")
 
     assert main(["tickets", "list"]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 2
+    out = capsys.readouterr()
+    header, *lines = out.out.splitlines()
+    assert header.split("\t")[:3] == ["ticket_id", "status", "stage"]
+    assert len(lines) == 2 and "1-2 of 2 ticket(s)" in out.err
+    assert lines[0].startswith(t.ticket_id)  # the complaint is more urgent: listed first
     mine = next(x for x in lines if x.startswith(t.ticket_id)).split("\t")
     assert "P2 重大投诉" in mine and "13800138000" in mine and "webhook:pending" in mine
     assert "13900000000" not in "\n".join(lines)  # no consent, never shown
@@ -290,8 +293,19 @@ def test_cli_lists_shows_and_closes_tickets(tmp_path, monkeypatch, capsys):
     assert shown["response_source"] == "oppo-complaint-process"
     assert shown["webhook_state"] == "pending"
 
-    assert main(["tickets", "close", t.ticket_id]) == 0
+    assert main(["tickets", "list", "--per-page", "1", "--page", "2"]) == 0
+    out = capsys.readouterr()
+    assert len(out.out.splitlines()) == 2 and "2-2 of 2 ticket(s)" in out.err
+    assert main(["tickets", "list", "--q", "没有这句话"]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == []
+
+    assert main(["tickets", "close", t.ticket_id, "--note", "已电话回访,顾客满意"]) == 0
     assert json.loads(capsys.readouterr().out)["status"] == "closed"
+    assert main(["tickets", "show", t.ticket_id]) == 0
+    events = json.loads(capsys.readouterr().out)["events"]
+    assert any(e["action"] == "note" and e["detail"] == "已电话回访,顾客满意" for e in events)
+    assert main(["tickets", "list", "--status", "open"]) == 0
+    assert t.ticket_id not in capsys.readouterr().out
     assert main(["tickets", "show", "KF-ZZZZZZ"]) == 2
     assert "没有找到工单" in capsys.readouterr().err
 

@@ -153,7 +153,12 @@ class UIRateLimitMiddleware:
     Reads are not counted: the page, its assets and Gradio's SSE streams come with every visit.
     """
 
-    def __init__(self, app: ASGIApp, limiter: RateLimiter, exempt: str = "/api/"):
+    def __init__(
+        self,
+        app: ASGIApp,
+        limiter: RateLimiter,
+        exempt: tuple[str, ...] = ("/api/", "/console/api/"),
+    ):
         self.app = app
         self.limiter = limiter
         self.exempt = exempt
@@ -362,6 +367,9 @@ def create_app(
         return _health(rt.bot)
 
     app.include_router(api_router(rt))
+    from bot.console.routes import console_router
+
+    app.include_router(console_router(rt))
 
     widget = StaticFile(
         static_dir / "widget.js",

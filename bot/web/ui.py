@@ -129,6 +129,10 @@ class ChatUI:
                     history[-1] = {"role": "assistant", "content": _escape(text)}
                 elif event["event"] == "final":
                     answer = event["answer"]
+                    if not answer.text and answer.reason == "held":
+                        history.pop()  # a person has the message and is answering: no bubble
+                        yield "", history, turns
+                        continue
                     history[-1] = {"role": "assistant", "content": render(answer)}
                     if answer.turn_id:
                         turns[len(history) - 1] = answer.turn_id
@@ -167,6 +171,31 @@ class ChatUI:
         # Not mapped in `turns`: the handoff is no answer of its own to rate.
         history.append({"role": "assistant", "content": render(answer)})
         return history, turns
+
+    def listening(self, request: gr.Request):
+        """Poll for a person's replies only while the conversation has an open ticket."""
+        bot = self.rt.bot
+        on = bool(bot and bot.tickets and bot.tickets.open_for(session_of(request)))
+        return gr.Timer(active=on)
+
+    def poll(self, history: list, seen: int, request: gr.Request) -> tuple:
+        """An agent's replies and notices ("人工客服已接入") since message `seen`; the customer's
+        own messages and the bot's replies are on screen already."""
+        bot = self.rt.bot
+        if bot is None or bot.conversations is None:
+            return gr.skip(), seen
+        found = bot.conversations.since(session_of(request), seen or 0)
+        shown = [m for m in found if m.role in ("agent", "notice")]
+        if not found:
+            return gr.skip(), seen
+        if not shown:
+            return gr.skip(), found[-1].id
+        history = list(history or [])
+        for m in shown:
+            text = _escape(m.text)
+            content = f"**人工客服**:{text}" if m.role == "agent" else f"*{text}*"
+            history.append({"role": "assistant", "content": content})
+        return history, found[-1].id
 
     def like(self, turns: dict, data: gr.LikeData, request: gr.Request) -> None:
         """Thumbs up/down on an answer; clicking the same thumb again withdraws the vote."""
@@ -248,10 +277,18 @@ def build_ui(rt: Runtime) -> gr.Blocks:
             "inputs": [box, chatbot, turns, brand],
             "outputs": [box, chatbot, turns],
         }
-        box.submit(**ask)
-        send.click(**ask)
-        examples.click(ui.example, [examples, chatbot, turns, brand], [chatbot, turns])
-        human.click(ui.handoff, [chatbot, turns, brand], [chatbot, turns])
+        # A person's replies: polled while the conversation has an open ticket.
+        seen = gr.State(0)
+        timer = gr.Timer(2.0, active=False)
+        timer.tick(ui.poll, [chatbot, seen], [chatbot, seen], show_progress="hidden")
+        box.submit(**ask).then(ui.listening, None, timer)
+        send.click(**ask).then(ui.listening, None, timer)
+        examples.click(ui.example, [examples, chatbot, turns, brand], [chatbot, turns]).then(
+            ui.listening, None, timer
+        )
+        human.click(ui.handoff, [chatbot, turns, brand], [chatbot, turns]).then(
+            ui.listening, None, timer
+        )
         chatbot.like(ui.like, [turns], None)
         # A cleared chat starts afresh: the greeting back, message indices from zero.
         chatbot.clear(ui.start, None, [chatbot, turns])
