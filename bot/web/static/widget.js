@@ -135,11 +135,17 @@
     try {
       const s = JSON.parse(localStorage.getItem(KEY));
       if (s && typeof s.sid === "string" && /^[\w.:-]{1,200}$/.test(s.sid) && Array.isArray(s.msgs))
-        return { sid: s.sid, msgs: s.msgs.filter((m) => m && typeof m.t === "string") };
+        return {
+          sid: s.sid,
+          msgs: s.msgs.filter((m) => m && typeof m.t === "string"),
+          // The newest server message id seen, and whether a person may write here.
+          last: Number.isSafeInteger(s.last) && s.last > 0 ? s.last : 0,
+          handed: s.handed === true,
+        };
     } catch (e) {
       /* unreadable or blocked storage: start afresh */
     }
-    return { sid: newId(), msgs: [] };
+    return { sid: newId(), msgs: [], last: 0, handed: false };
   }
   const state = load();
   function save() {
@@ -349,6 +355,8 @@ svg{display:block;width:100%;height:100%;fill:currentColor}
 .me{flex-direction:row-reverse}
 .av{display:flex;flex:none;align-items:center;justify-content:center;width:34px;height:34px;border-radius:6px;font-size:14px;font-weight:600;background:var(--a);color:var(--at);user-select:none}
 .me .av{background:#576b95;color:#fff}
+.agent .av{background:#fa9d3b;color:#fff}
+.agent .msg{background:#fff8ec}
 .col{display:flex;flex-direction:column;align-items:flex-start;min-width:0;max-width:calc(100% - 84px)}
 .me .col{align-items:flex-end}
 .msg{display:block;position:relative;padding:8px 12px;border-radius:6px;background:#fff;color:#111;white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word}
@@ -360,6 +368,7 @@ svg{display:block;width:100%;height:100%;fill:currentColor}
 .typing i:nth-child(2){animation-delay:.2s}.typing i:nth-child(3){animation-delay:.4s}
 @keyframes kfdot{0%,60%,100%{opacity:.35;transform:none}30%{opacity:1;transform:translateY(-3px)}}
 .note{display:block;margin-top:4px;font-size:12px;color:#7a7a7a}
+.who{display:block;margin-bottom:2px;font-size:12px;color:#7a7a7a}
 .note.escalated{color:#b35c00}
 .src{display:block;width:100%;margin-top:4px;padding:4px 8px;border-radius:4px;background:rgba(255,255,255,.65);font-size:12px;color:#3d4f7a}
 .src summary{display:list-item;cursor:pointer}
@@ -535,6 +544,7 @@ textarea{font-size:16px}
     addGreeting(first ? first.ts : Date.now());
     for (const m of state.msgs) render(m);
     if (ds.open === "true" || wantOpen) openPanel(wantOpen);
+    if (state.handed) listen();
   }
 
   function fitInput() {
@@ -606,7 +616,8 @@ textarea{font-size:16px}
   function row(who) {
     const r = el("div", `row ${who}`);
     const col = el("div", "col");
-    r.append(el("div", "av", who === "me" ? "我" : "客", { "aria-hidden": "true" }), col);
+    const face = { me: "我", agent: "人" }[who] || "客";
+    r.append(el("div", "av", face, { "aria-hidden": "true" }), col);
     ui.log.appendChild(r);
     return { r, col };
   }
@@ -624,7 +635,8 @@ textarea{font-size:16px}
       return scrollDown();
     }
     timeMark(ts);
-    const { col } = row(m.r === "me" ? "me" : "bot");
+    const { col } = row(m.r === "me" || m.r === "agent" ? m.r : "bot");
+    if (m.r === "agent") col.appendChild(el("div", "who", "人工客服"));
     const msg = el("div", "msg", m.t);
     col.appendChild(msg);
     if (m.r === "bot") decorate(m, col);
@@ -709,7 +721,7 @@ textarea{font-size:16px}
   function add(m) {
     state.msgs.push(m);
     save();
-    if (m.r === "bot" && !isOpen) ui.dot.hidden = false;
+    if ((m.r === "bot" || m.r === "agent") && !isOpen) ui.dot.hidden = false;
     return render(m);
   }
 
@@ -785,7 +797,10 @@ textarea{font-size:16px}
     if (typing) typing.remove();
     if (out.reply) {
       const m = fromReply(out.reply);
-      if (live) {
+      if (m.k) listen();
+      if (!m.t && !live) {
+        // A person holds the conversation and has been told: the message reached them.
+      } else if (live) {
         // Swap the streamed text for the final answer, which may have been edited by guards.
         state.msgs.push(m);
         save();
@@ -816,9 +831,62 @@ textarea{font-size:16px}
       const id = String(d.ticket_id);
       const msg = String(d.message || "已为您转接人工客服,客服人员会尽快联系您。");
       note(msg.includes(id) ? msg : `${msg} 工单号:${id}`, id);
+      listen();
     } else {
       note(errorText(res.status, res.data));
     }
+  }
+
+  // -- a person's replies ------------------------------------------------------------------
+  // Once the conversation has a ticket, long-poll /api/messages for what an agent writes (and
+  // "客服已接入" notices). The customer's own messages and the bot's replies are already on
+  // screen, so only agent and notice messages are shown; `state.last` survives reloads, so
+  // nothing is shown twice and nothing written while the page was closed is missed.
+  const QUIET_MS = 30 * 60 * 1000; // stop listening after this long with no person around
+  let listening = false;
+  async function listen() {
+    if (!state.handed) {
+      state.handed = true;
+      save();
+    }
+    if (listening) return;
+    listening = true;
+    let quietSince = Date.now();
+    while (state.handed) {
+      let res = null;
+      let data = null;
+      try {
+        const q = `session_id=${encodeURIComponent(state.sid)}&after=${state.last}&wait=25`;
+        res = await fetch(`${API}/api/messages?${q}`, { cache: "no-store", credentials: "omit" });
+        data = await res.json().catch(() => null);
+      } catch (e) {
+        res = null; // dropped (network, sleep): try again shortly, from the same id
+      }
+      if (!res || !res.ok || !data || !Array.isArray(data.messages)) {
+        if (res && res.status === 404) break; // no such endpoint on this server
+        const wait = Number(res && res.headers.get("Retry-After")) * 1000 || 3000;
+        await new Promise((r) => setTimeout(r, Math.min(wait, 60000)));
+        continue;
+      }
+      for (const m of data.messages) {
+        const id = Number(m.id) || 0;
+        if (id <= state.last) continue;
+        state.last = id;
+        const ts = Date.parse(m.created_at) || Date.now();
+        if (m.role === "agent") add({ r: "agent", t: String(m.text || ""), ts });
+        else if (m.role === "notice") {
+          state.msgs.push({ r: "sys", t: String(m.text || ""), ts });
+          render(state.msgs[state.msgs.length - 1]);
+        }
+      }
+      save();
+      if (data.held || data.messages.some((m) => m.role === "agent")) quietSince = Date.now();
+      else if (Date.now() - quietSince > QUIET_MS) {
+        state.handed = false; // the ticket is in the queue; the next escalation listens again
+        save();
+      }
+    }
+    listening = false;
   }
 
   window.KefuWidget = Object.freeze({
