@@ -405,6 +405,7 @@ def test_a_long_poll_returns_as_soon_as_the_agent_replies(app, alice, customer):
 
     c, token = alice
     s, ticket = escalate(customer)
+    act(c, token, ticket, "take")  # its notice comes now, not in the middle of the wait
     seen = customer_messages(customer, s)["last_id"]
     timer = threading.Timer(1.0, lambda: act(c, token, ticket, "reply", text="马上为您处理"))
     t0 = time.monotonic()

@@ -474,3 +474,34 @@ def test_a_new_contact_wakes_the_dispatcher(tmp_path, helpdesk):
         assert hd.accepted[1]["contact"] == "13800138000"
     finally:
         d.stop()
+
+
+def test_an_agents_reply_reaches_the_helpdesk_when_the_customer_left_a_contact(tmp_path, helpdesk):
+    from bot.conversations import ConversationStore
+
+    hd = helpdesk()
+    store = _store(tmp_path)
+    talk = ConversationStore(store.engine)
+    with_contact = _ticket(store, contact="13800138000", consent=True)
+    without = _ticket(store, key="s2:0")
+    d = WebhookDispatcher(store, hd.url)
+    assert d.deliver_due(T0) == 2
+
+    for t, session in ((with_contact, "s1"), (without, "s2")):
+        talk.append(session, "agent", "您好,已为您安排明天上门检测。", author="alice")
+        store.agent_replied(t.ticket_id)
+    assert d.deliver_due(T0) == 1  # only the customer who can be reached
+    assert d.deliver_due(T0 + dt.timedelta(days=1)) == 0
+    sent = hd.accepted[-1]
+    assert sent["event"] == "ticket.agent_replied" and sent["ticket_id"] == with_contact.ticket_id
+    assert sent["agent_reply"] == "您好,已为您安排明天上门检测。"
+    assert sent["contact"] == "13800138000"
+    assert hd.requests[-1][0]["Idempotency-Key"] == f"{with_contact.ticket_id}:R1"
+
+    # A second reply is its own event; a failed try is retried with the same key.
+    talk.append("s1", "agent", "师傅已出发。", author="alice")
+    store.agent_replied(with_contact.ticket_id)
+    assert d.deliver_due(T0) == 1
+    assert hd.accepted[-1]["agent_reply"] == "师傅已出发。"
+    assert hd.requests[-1][0]["Idempotency-Key"] == f"{with_contact.ticket_id}:R2"
+    assert [b["event"] for b in hd.accepted].count("ticket.agent_replied") == 2

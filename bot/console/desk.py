@@ -157,6 +157,7 @@ class Desk:
             ticket = self.take(who, ticket_id)
         message = self.conversations.append(ticket.session_id, "agent", text, author=who.username)
         self.tickets.update_console(ticket.ticket_id, stage="waiting")
+        self.tickets.agent_replied(ticket.ticket_id)  # the helpdesk webhook, with a contact
         self.staff.log(who.username, "reply", ticket.ticket_id, text[:200])
         return message
 

@@ -95,6 +95,10 @@ class TicketRow(_Base):
     # The agent console (bot/console). stage: new (no one has it yet), open, waiting (on the
     # customer), snoozed, resolved (status closed); NULL reads as new or resolved.
     # held_by: the agent who holds the conversation; while set, the bot does not answer in it.
+    # Bumped at each agent reply in a conversation whose customer left a contact: the helpdesk
+    # hears of it (ticket.agent_replied) up to webhook_acked_reply (NULL: 0).
+    reply_version = Column(Integer, nullable=False, default=0, server_default=text("0"))
+    webhook_acked_reply = Column(Integer, nullable=True)
     stage = Column(String(12), nullable=True)
     assignee = Column(String(64), nullable=True)
     held_by = Column(String(64), nullable=True)
@@ -496,6 +500,26 @@ class TicketStore:
             s.commit()
             ticket = Ticket.from_row(row)
         if changed:
+            self._notify(ticket)
+        return ticket
+
+    def agent_replied(self, ticket_id: str) -> Ticket | None:
+        """An agent answered in the ticket's conversation: when the customer consented to a
+        contact, the helpdesk is told (ticket.agent_replied), so a reply to a customer who
+        has left can reach them by phone or e-mail. None: no such ticket."""
+        with self.writing() as s:
+            row = s.scalar(
+                select(TicketRow).where(TicketRow.ticket_id == ticket_id.upper()).with_for_update()
+            )
+            if row is None:
+                return None
+            tell = bool(row.consent and row.contact)
+            if tell:
+                row.reply_version = (row.reply_version or 0) + 1
+                _queue_update(row)
+            s.commit()
+            ticket = Ticket.from_row(row)
+        if tell:
             self._notify(ticket)
         return ticket
 

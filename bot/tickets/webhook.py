@@ -15,6 +15,10 @@ event still files the ticket. A join that leaves the priority as it was sends no
 Contact details given, changed or withdrawn after delivery go out the same way, as
 'ticket.contact_updated' with the key '<ticket id>:C<n>' (n counts the changes); a
 priority rise or a ticket.created sent later carries the new contact anyway.
+
+An agent's reply (the console) in a conversation whose customer consented to a contact goes
+out as 'ticket.agent_replied' with `agent_reply` (the newest reply's text) and the key
+'<ticket id>:R<n>', so the helpdesk can pass it on to a customer who has left the chat.
 """
 
 from __future__ import annotations
@@ -44,7 +48,10 @@ def backoff_s(attempts: int) -> int:
 
 
 def payload(
-    ticket: Ticket, previous_priority: int | None = None, contact_version: int | None = None
+    ticket: Ticket,
+    previous_priority: int | None = None,
+    contact_version: int | None = None,
+    agent_reply: str | None = None,
 ) -> dict[str, Any]:
     """The JSON body sent for a ticket; contact details only with the customer's consent.
 
@@ -77,18 +84,26 @@ def payload(
         body["previous_priority_label_en"] = before.label_en if before else None
     elif contact_version is not None:
         body["event"] = "ticket.contact_updated"
+    elif agent_reply is not None:
+        body["event"] = "ticket.agent_replied"
+        body["agent_reply"] = agent_reply
     return body
 
 
 def idempotency_key(
-    ticket: Ticket, previous_priority: int | None = None, contact_version: int | None = None
+    ticket: Ticket,
+    previous_priority: int | None = None,
+    contact_version: int | None = None,
+    reply_version: int | None = None,
 ) -> str:
     """The ticket id for ticket.created (as before); one key per priority for a rise, one per
-    change for new contact details."""
+    change for new contact details, one per agent reply."""
     if previous_priority is not None:
         return f"{ticket.ticket_id}:P{ticket.priority}"
     if contact_version is not None:
         return f"{ticket.ticket_id}:C{contact_version}"
+    if reply_version is not None:
+        return f"{ticket.ticket_id}:R{reply_version}"
     return ticket.ticket_id
 
 
@@ -100,16 +115,38 @@ class _Claim:
     previous_priority: int | None  # set: ticket.priority_raised
     contact_update: int | None  # set (and no rise): ticket.contact_updated
     contact_version: int
+    reply_update: int | None = None  # set (and nothing above): ticket.agent_replied
+    reply_version: int = 0
+    agent_reply: str | None = None
 
     def body(self) -> dict[str, Any]:
-        return payload(self.ticket, self.previous_priority, self.contact_update)
+        reply = self.agent_reply if self.reply_update is not None else None
+        return payload(self.ticket, self.previous_priority, self.contact_update, reply)
 
     def key(self) -> str:
-        return idempotency_key(self.ticket, self.previous_priority, self.contact_update)
+        return idempotency_key(
+            self.ticket, self.previous_priority, self.contact_update, self.reply_update
+        )
 
 
 def _acked_contact(row: TicketRow) -> int:
     return row.webhook_acked_contact or 0
+
+
+def _acked_reply(row: TicketRow) -> int:
+    return row.webhook_acked_reply or 0
+
+
+def _latest_agent_reply(s: Session, session_id: str) -> str | None:
+    """The newest agent message of the conversation (bot/conversations.py), if any."""
+    from bot.conversations import MessageRow
+
+    return s.scalar(
+        select(MessageRow.text)
+        .where(MessageRow.session_id == session_id, MessageRow.role == "agent")
+        .order_by(MessageRow.id.desc())
+        .limit(1)
+    )
 
 
 class WebhookDispatcher:
@@ -155,7 +192,7 @@ class WebhookDispatcher:
                 if claim is None:
                     continue  # another dispatcher took it
                 error = self._post(client, claim)
-                self._record(row_id, error, now, claim.contact_version)
+                self._record(row_id, error, now, claim)
                 delivered += error is None
         return delivered
 
@@ -193,11 +230,18 @@ class WebhookDispatcher:
             acked, version = row.webhook_acked_priority, row.contact_version or 0
             rose = acked is not None and row.priority != acked
             contact_news = acked is not None and not rose and version != _acked_contact(row)
+            replies = row.reply_version or 0
+            reply_news = (
+                acked is not None and not rose and not contact_news and replies != _acked_reply(row)
+            )
             claim = _Claim(
                 Ticket.from_row(row),
                 acked if rose else None,
                 version if contact_news else None,
                 version,
+                replies if reply_news else None,
+                replies,
+                _latest_agent_reply(s, row.session_id) if reply_news else None,
             )
             s.commit()
             return claim
@@ -212,9 +256,7 @@ class WebhookDispatcher:
             return None
         return f"HTTP {r.status_code}: {r.text}"[:_ERROR_CHARS]
 
-    def _record(
-        self, row_id: int, error: str | None, now: dt.datetime, contact_version: int = 0
-    ) -> None:
+    def _record(self, row_id: int, error: str | None, now: dt.datetime, claim: _Claim) -> None:
         with self.store.writing() as s:
             row = s.get(TicketRow, row_id, with_for_update=True)
             row.webhook_attempts = (row.webhook_attempts or 0) + 1
@@ -225,12 +267,16 @@ class WebhookDispatcher:
                 row.webhook_acked_priority = row.priority if tried is None else tried
                 row.webhook_tried_priority, row.webhook_error = None, None
                 # Every body carries the contact as read at its claim: that one has arrived.
-                row.webhook_acked_contact = max(_acked_contact(row), contact_version)
-                if row.priority == row.webhook_acked_priority and _acked_contact(row) == (
-                    row.contact_version or 0
+                row.webhook_acked_contact = max(_acked_contact(row), claim.contact_version)
+                if claim.reply_update is not None:  # only this event carries a reply
+                    row.webhook_acked_reply = max(_acked_reply(row), claim.reply_version)
+                if (
+                    row.priority == row.webhook_acked_priority
+                    and _acked_contact(row) == (row.contact_version or 0)
+                    and _acked_reply(row) == (row.reply_version or 0)
                 ):
                     row.webhook_state, row.webhook_next_at = "sent", None
-                else:  # it rose or got a contact while this was on its way: tell them now
+                else:  # it rose, got a contact or a reply while on its way: tell them now
                     row.webhook_state, row.webhook_next_at = "pending", None
                     row.webhook_attempts = 0
             else:
