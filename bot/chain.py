@@ -89,6 +89,7 @@ class Kefu:
         conversations=None,
     ):
         self.settings = settings
+        self.index_version: str | None = None  # the index version loaded (set by the factory)
         self.retriever = retriever
         self.corpus = corpus
         self.answerer = answerer or ExtractiveAnswerer()

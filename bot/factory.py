@@ -143,7 +143,7 @@ def build_bot(
 
     # Beside the tickets, on their connection pool: the console reads both together.
     conversations = ConversationStore(tickets.engine) if tickets is not None else None
-    return Kefu(
+    bot = Kefu(
         settings,
         retriever,
         corpus,
@@ -155,6 +155,8 @@ def build_bot(
         screen=screen,
         conversations=conversations,
     )
+    bot.index_version = store.version  # what the server compares with the published one
+    return bot
 
 
 def build_screen(settings: Settings, embedder, store):

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     chunk_max_tokens: int = Field(default=320, ge=32, le=4096)
 
     # Retrieval
+    # How often a serving process looks for a newly published index version (a re-ingest)
+    # and loads it in the background; 0: never (restart to pick it up).
+    index_reload_s: float = Field(default=10.0, ge=0)
     top_k: int = Field(default=5, ge=1, le=50)
     candidate_k: int = Field(default=20, ge=1, le=200)
     rrf_k: int = Field(default=60, ge=1)

@@ -94,7 +94,8 @@ class Console:
         return self._signer
 
     def desk(self) -> Desk:
-        if self._desk is None:
+        bot = self.rt.ready()
+        if self._desk is None or self._desk.bot is not bot:  # a new index version was loaded
             bot = self.rt.ready()
             s = self.rt.settings
             self._desk = Desk(bot, self._staff, s.knowledge_dir / s.console_faq_dir)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -65,16 +66,24 @@ def make_client(settings) -> Any:
 
 
 class ChromaStore:
-    """Two collections: chunks, and FAQ phrasings; the index manifest rides in metadata."""
+    """Two collections: chunks, and FAQ phrasings; the index manifest rides in metadata.
+
+    Versioned: each ingest that changes anything writes a new version's collections
+    (`<name>_<version>_chunks`, `<name>_<version>_faq_questions`) beside the one in use, then
+    points `<name>_head` at it in one metadata write. Readers open whatever the head names, so
+    no reader ever sees half an index; the version before stays for readers still on it and
+    older ones are dropped. An index from before versions (`<name>_chunks`) is version "".
+    """
 
     def __init__(self, client: Any, name: str):
         self.client = client
         self.name = name
+        self.version: str | None = None  # None: not opened yet
         self._chunks = None
         self._questions = None
 
-    def _collection(self, suffix: str, create: bool):
-        name = f"{self.name}_{suffix}"
+    def _collection(self, suffix: str, create: bool, version: str = ""):
+        name = f"{self.name}_{version}_{suffix}" if version else f"{self.name}_{suffix}"
         if create:
             return self.client.get_or_create_collection(
                 name,
@@ -83,11 +92,78 @@ class ChromaStore:
             )
         return self.client.get_collection(name, embedding_function=_RefuseToEmbed())
 
-    def open(self, create: bool = False) -> ChromaStore:
-        """Open (or create) the collections; raises if they are missing and create is False."""
-        self._chunks = self._collection("chunks", create)
-        self._questions = self._collection("faq_questions", create)
+    # -- versions ---------------------------------------------------------------
+    def _head(self, create: bool = False):
+        name = f"{self.name}_head"
+        if create:
+            return self.client.get_or_create_collection(name, embedding_function=_RefuseToEmbed())
+        return self.client.get_collection(name, embedding_function=_RefuseToEmbed())
+
+    def current_version(self) -> str:
+        """The version readers should open ("" for an index from before versions)."""
+        try:
+            head = self._head()
+        except Exception:  # no head yet: the unversioned collections, if any
+            return ""
+        return str((head.metadata or {}).get("kefu_version") or "")
+
+    def open(self, create: bool = False, version: str | None = None) -> ChromaStore:
+        """Open (or create) the collections of `version` (default: the current one); raises
+        if they are missing and create is False."""
+        version = self.current_version() if version is None else version
+        self._chunks = self._collection("chunks", create, version)
+        self._questions = self._collection("faq_questions", create, version)
+        self.version = version
         return self
+
+    def new_version(self) -> ChromaStore:
+        """A store on fresh, empty collections for the next version (not yet published)."""
+        import time
+
+        version = f"v{time.time_ns() // 1_000_000}"
+        return ChromaStore(self.client, self.name).open(create=True, version=version)
+
+    def publish(self, version: str) -> list[str]:
+        """Point readers at `version` (one metadata write), reopen this store on it, and drop
+        every version but it and the one it replaces; returns the dropped collections."""
+        previous = self.current_version()
+        self._head(create=True).modify(metadata={"kefu_version": version})
+        self.open(version=version)
+        keep = {version, previous}
+        dropped = []
+        for name in self._collection_names():
+            rest = name.removeprefix(f"{self.name}_")
+            for suffix in ("_chunks", "_faq_questions"):
+                if rest.endswith(suffix) or rest == suffix[1:]:
+                    v = "" if rest == suffix[1:] else rest.removesuffix(suffix)
+                    if (v == "" or re.fullmatch(r"v\d+", v)) and v not in keep:
+                        self.client.delete_collection(name)
+                        dropped.append(name)
+        return dropped
+
+    def _collection_names(self) -> list[str]:
+        names = []
+        for c in self.client.list_collections():
+            names.append(c if isinstance(c, str) else c.name)
+        return [n for n in names if n.startswith(f"{self.name}_")]
+
+    def chunk_vectors(self, ids: Sequence[str]) -> np.ndarray:
+        return self._vectors(self.chunks, ids)
+
+    def question_vectors_for(self, ids: Sequence[str]) -> np.ndarray:
+        return self._vectors(self.questions, ids)
+
+    @staticmethod
+    def _vectors(collection, ids: Sequence[str]) -> np.ndarray:
+        """The stored vectors of `ids`, in that order (what a new version copies over)."""
+        out: dict[str, Any] = {}
+        ids = list(ids)
+        for i in range(0, len(ids), _BATCH):
+            got = collection.get(ids=ids[i : i + _BATCH], include=["embeddings"])
+            out.update(zip(got["ids"], got["embeddings"], strict=True))
+        if not ids:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.asarray([out[i] for i in ids], dtype=np.float32)
 
     @property
     def chunks(self):

@@ -1,4 +1,5 @@
-"""Sync the index with knowledge/: embed only new chunks, delete vanished ones, then stamp it."""
+"""Sync the index with knowledge/: embed only new chunks, into a new version of the index that
+readers switch to at once when it is complete (bot/index/chroma_store.py)."""
 
 from __future__ import annotations
 
@@ -99,22 +100,23 @@ def sync(
     t0 = time.perf_counter()
     chunks, questions = chunk_corpus(corpus, chunk_max_tokens, encoding)
 
-    store.open(create=True)
-    old = store.manifest()
+    try:
+        store.open()
+        old = store.manifest()
+    except Exception:  # nothing indexed yet (Chroma raises various errors for a missing one)
+        old = None
     rebuilt = bool(old and old.get("model") != embedder.fingerprint)
-    if rebuilt:
-        # Vectors from another model live in another space (maybe another dimension).
-        for suffix in ("chunks", "faq_questions"):
-            store.client.delete_collection(f"{store.name}_{suffix}")
-        store.open(create=True)
-
-    old_docs = store.chunk_doc_ids()
-    old_q = store.question_ids()
+    # Vectors from another model live in another space (maybe another dimension): nothing of
+    # the old version is kept then.
+    old_docs = store.chunk_doc_ids() if old and not rebuilt else {}
+    old_q = store.question_ids() if old and not rebuilt else set()
     new_ids = {c.id for c in chunks}
     add = [c for c in chunks if c.id not in old_docs]
+    keep = [c for c in chunks if c.id in old_docs]
     remove = [i for i in old_docs if i not in new_ids]
     q_ids = {q.id for q in questions}
     add_q = [q for q in questions if q.id not in old_q]
+    keep_q = [q for q in questions if q.id in old_q]
     remove_q = [i for i in old_q if i not in q_ids]
 
     # Embed everything before the first write, so a model failure leaves the index as it was.
@@ -125,14 +127,33 @@ def sync(
         embedder.embed_queries, [q.text for q in add_q], batch, "embedding FAQ phrasings", progress
     )
 
-    if add:
-        store.add_chunks(add, vecs)
-    if add_q:
-        store.add_questions(add_q, q_vecs)
-    if remove:
-        store.delete_chunks(remove)
-    if remove_q:
-        store.delete_questions(remove_q)
+    manifest = {
+        "knowledge": corpus.fingerprint,
+        "model": embedder.fingerprint,
+        "chunks": len(chunks),
+        "faq_questions": len(questions),
+        "documents": len(corpus.documents),
+        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    if old is not None and not (add or add_q or remove or remove_q or rebuilt):
+        # Nothing to re-index: the version in use stays; only its stamp is renewed.
+        manifest["built_at"] = old.get("built_at", manifest["built_at"])
+        if old != manifest:
+            store.set_manifest(manifest)
+    else:
+        # The next version, beside the one readers use: the unchanged vectors copied over,
+        # the new ones added; readers switch to it in one write, once it is complete.
+        nxt = store.new_version()
+        if keep:
+            nxt.add_chunks(keep, store.chunk_vectors([c.id for c in keep]))
+        if keep_q:
+            nxt.add_questions(keep_q, store.question_vectors_for([q.id for q in keep_q]))
+        if add:
+            nxt.add_chunks(add, vecs)
+        if add_q:
+            nxt.add_questions(add_q, q_vecs)
+        nxt.set_manifest(manifest)
+        store.publish(nxt.version)
 
     before_docs = set(old_docs.values())
     after_docs = {c.doc_id for c in chunks}
@@ -151,16 +172,6 @@ def sync(
         rebuilt=rebuilt,
         files=corpus.files,
         conflicts=corpus.conflicts,
-    )
-    store.set_manifest(
-        {
-            "knowledge": corpus.fingerprint,
-            "model": embedder.fingerprint,
-            "chunks": len(chunks),
-            "faq_questions": len(questions),
-            "documents": len(corpus.documents),
-            "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        }
     )
     report.seconds = time.perf_counter() - t0
     return report

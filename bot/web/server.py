@@ -290,6 +290,44 @@ async def _load(rt: Runtime) -> None:
         log.exception("kefu: bot failed to load")
 
 
+async def _follow_index(rt: Runtime) -> None:
+    """Load each newly published index version (a re-ingest) in the background and switch to
+    it in one assignment: a request is answered wholly by the old bot or wholly by the new."""
+    from bot.factory import build_bot
+
+    failed: str | None = None
+    while True:
+        await asyncio.sleep(rt.settings.index_reload_s)
+        bot = rt.bot
+        if bot is None:
+            continue
+        try:
+            version = await asyncio.to_thread(bot.retriever.store.current_version)
+        except Exception:
+            log.warning("kefu: could not read the published index version", exc_info=True)
+            continue
+        if version in (bot.index_version, failed):
+            continue
+        log.info("kefu: index %s published (serving %s): loading it", version, bot.index_version)
+        try:
+            new = await asyncio.to_thread(
+                build_bot, rt.settings, embedder=bot.retriever.embedder, tickets=bot.tickets
+            )
+        except Exception as e:  # a half-edited knowledge folder, say: keep serving the old
+            failed = version
+            log.error(
+                "kefu: index %s not loaded, still serving %s: %s", version, bot.index_version, e
+            )
+            continue
+        failed = None
+        rt.bot = new
+        if bot.webhook is not None:
+            await asyncio.to_thread(bot.webhook.stop)
+        log.info(
+            "kefu: now serving index %s (%d chunks)", new.index_version, len(new.retriever.chunks)
+        )
+
+
 def create_app(
     settings: Settings | None = None,
     bot: Kefu | None = None,
@@ -320,14 +358,17 @@ def create_app(
                 rt.feedback = await asyncio.to_thread(FeedbackStore, settings.tickets_db_url)
             except Exception:
                 log.exception("kefu: feedback store unavailable")  # /api/feedback answers 503
-        loading = None
+        loading = following = None
         if bot is not None:
             rt.bot = bot
         else:
             loading = asyncio.create_task(_load(rt))
+            if settings.index_reload_s > 0:
+                following = asyncio.create_task(_follow_index(rt))
         yield
-        if loading is not None and not loading.done():
-            loading.cancel()  # the worker thread finishes on its own; nobody waits for it
+        for task in (loading, following):
+            if task is not None and not task.done():
+                task.cancel()  # a worker thread finishes on its own; nobody waits for it
 
     app = FastAPI(
         title="kefu 售后助手 API",
