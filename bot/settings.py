@@ -7,12 +7,15 @@ The thresholds live with the index they were fitted on, not in the package.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -52,7 +55,10 @@ class _ThresholdsSource(PydanticBaseSettingsSource):
 class Settings(BaseSettings):
     """Every knob kefu has, with its default."""
 
-    model_config = SettingsConfigDict(env_prefix="KEFU_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: a start-up error must not print the secrets it was given.
+    model_config = SettingsConfigDict(
+        env_prefix="KEFU_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     # Where things live
     knowledge_dir: Path = Path("knowledge")
@@ -155,6 +161,79 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(default=400, ge=16)
     llm_context_tokens: int = Field(default=1500, ge=128)  # budget for the numbered context
     llm_system_prompt_extra: str = ""  # house rules appended to the system prompt
+
+    # WeChat (bot/channels/wechat). The Official Account's callback is mounted at /wechat/oa
+    # when wechat_token is set, the WeCom self-built app's at /wechat/wecom when wecom_token is.
+    wechat_token: SecretStr | None = None  # the 令牌 (Token) typed into both back ends
+    wechat_aes_key: SecretStr | None = None  # EncodingAESKey (43 characters); unset: plain mode
+    wechat_app_id: str | None = None  # AppID: checked in safe mode, and for the token
+    wechat_app_secret: SecretStr | None = None  # AppSecret: customer-service messages
+    wecom_token: SecretStr | None = None
+    wecom_aes_key: SecretStr | None = None  # WeCom is always encrypted: required with the token
+    wecom_corp_id: str | None = None  # 企业ID
+    wecom_agent_id: int | None = None  # the self-built app's AgentId
+    wecom_secret: SecretStr | None = None  # the app's Secret
+    # Where the API calls go; unset: api.weixin.qq.com (Official Account) and
+    # qyapi.weixin.qq.com (WeCom). Tests and staging point both at a fake.
+    wechat_api_base: str | None = None
+    # WeChat drops a reply after 5 s and asks again: an answer not ready by then is sent later
+    # through the customer-service (or app) message API, and the callback answers "success".
+    wechat_reply_within_s: float = Field(default=4.0, gt=0, le=4.5)
+    wechat_max_clock_skew_s: int = Field(default=300, ge=30)  # older signed requests: replays
+
+    @field_validator("wechat_token", "wecom_token")
+    @classmethod
+    def _wechat_token(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not re.fullmatch(r"[A-Za-z0-9]{3,32}", v.get_secret_value()):
+            raise ValueError("the WeChat Token must be 3-32 letters or digits (see README)")
+        return v
+
+    @field_validator("wechat_aes_key", "wecom_aes_key")
+    @classmethod
+    def _aes_key(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None:
+            return None
+        key = v.get_secret_value()
+        try:
+            ok = len(key) == 43 and len(base64.b64decode(key + "=", validate=True)) == 32
+        except (binascii.Error, ValueError):
+            ok = False
+        if not ok:  # never echo the key: it is a secret
+            raise ValueError(
+                "the EncodingAESKey must be the 43 letters and digits the back end generated"
+            )
+        return v
+
+    @field_validator("wechat_api_base")
+    @classmethod
+    def _api_base(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", v.strip()):
+            raise ValueError(f"{v!r} is not an http(s) URL such as https://api.weixin.qq.com")
+        return v.strip().rstrip("/")
+
+    @model_validator(mode="after")
+    def _wechat_complete(self) -> Settings:
+        # A half-configured channel would accept messages it can never answer late.
+        missing = []
+        if self.wechat_token is not None:
+            missing += [
+                f"KEFU_{name.upper()}"
+                for name in ("wechat_app_id", "wechat_app_secret")
+                if not getattr(self, name)
+            ]
+        if self.wecom_token is not None:
+            missing += [
+                f"KEFU_{name.upper()}"
+                for name in ("wecom_aes_key", "wecom_corp_id", "wecom_agent_id", "wecom_secret")
+                if getattr(self, name) in (None, "")
+            ]
+        if missing:
+            raise ValueError(
+                "WeChat is half configured: set " + ", ".join(missing) + " (see README, WeChat)"
+            )
+        return self
 
     @field_validator("embedding_model", "collection")
     @classmethod

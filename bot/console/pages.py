@@ -43,6 +43,7 @@ ACTION_ZH = {
     "hand_back": "交还机器人",
     "save_faq": "存为知识",
     "staff_add": "新建账号",
+    "wechat_undelivered": "微信消息未送达",
 }
 
 _CSS = """

@@ -384,6 +384,7 @@ def create_app(
     # else reads it.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.ui_max_body_bytes, prefix="/")
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, prefix="/wechat/")
     app.add_middleware(UIRateLimitMiddleware, limiter=rt.limiter)
     app.add_middleware(
         WarningCORSMiddleware,
@@ -411,6 +412,12 @@ def create_app(
     from bot.console.routes import console_router
 
     app.include_router(console_router(rt))
+    if settings.wechat_token is not None or settings.wecom_token is not None:
+        from bot.channels.wechat import wechat_router
+
+        wechat = wechat_router(rt)  # /wechat/oa and /wechat/wecom, each when its token is set
+        app.state.wechat = wechat.hub
+        app.include_router(wechat)
 
     widget = StaticFile(
         static_dir / "widget.js",
