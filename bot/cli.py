@@ -292,9 +292,7 @@ def cmd_tickets(args) -> int:
         from bot.conversations import ConversationStore
 
         messages = ConversationStore(store.engine).history(t.session_id)
-        detail["messages"] = [
-            {k: v for k, v in asdict(m).items() if k != "session_id"} for m in messages
-        ]
+        detail["messages"] = [m.fields() for m in messages]
         detail["events"] = [asdict(e) for e in StaffStore(store.engine).events(t.ticket_id)]
     print(json.dumps(detail, ensure_ascii=False, indent=2))
     return 0

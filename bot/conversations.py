@@ -55,12 +55,15 @@ class Message:
     author: str | None
     created_at: str
 
-    def public(self) -> dict:
-        """What the customer's client gets: never the agent's account name."""
+    def fields(self) -> dict:
+        """Everything but the session id (what staff see: the console, `tickets show`)."""
         d = asdict(self)
         d.pop("session_id")
-        d["author"] = "客服" if self.role == "agent" else None
         return d
+
+    def public(self) -> dict:
+        """What the customer's client gets: never the agent's account name."""
+        return self.fields() | {"author": "客服" if self.role == "agent" else None}
 
 
 def _message(r: MessageRow) -> Message:
@@ -75,6 +78,29 @@ def _message(r: MessageRow) -> Message:
         outcome=r.outcome,
         author=r.author,
         created_at=at.isoformat(),
+    )
+
+
+def _row(
+    session_id: str,
+    role: Role,
+    text: str,
+    citations: list[dict] | tuple = (),
+    turn_id: str | None = None,
+    outcome: str | None = None,
+    author: str | None = None,
+) -> MessageRow:
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}, not {role!r}")
+    return MessageRow(
+        session_id=session_id,
+        role=role,
+        text=text[:MAX_TEXT],
+        citations=json.dumps(list(citations), ensure_ascii=False),
+        turn_id=turn_id,
+        outcome=outcome,
+        author=author,
+        created_at=dt.datetime.now(dt.UTC),
     )
 
 
@@ -96,21 +122,10 @@ class ConversationStore:
         outcome: str | None = None,
         author: str | None = None,
     ) -> Message:
-        if role not in ROLES:
-            raise ValueError(f"role must be one of {ROLES}, not {role!r}")
+        row = _row(session_id, role, text, citations, turn_id, outcome, author)
 
         def write() -> Message:
             with Session(self.engine, expire_on_commit=False) as s:
-                row = MessageRow(
-                    session_id=session_id,
-                    role=role,
-                    text=text[:MAX_TEXT],
-                    citations=json.dumps(list(citations), ensure_ascii=False),
-                    turn_id=turn_id,
-                    outcome=outcome,
-                    author=author,
-                    created_at=dt.datetime.now(dt.UTC),
-                )
                 s.add(row)
                 s.commit()
                 return _message(row)
@@ -126,35 +141,16 @@ class ConversationStore:
         citations: list[dict] | tuple = (),
         turn_id: str | None = None,
         outcome: str | None = None,
-        reply_role: Role = "bot",
     ) -> None:
-        """A customer's message and the reply to it (the bot's, or a notice), in one
-        transaction; an empty reply is not kept."""
-        now = dt.datetime.now(dt.UTC)
+        """A customer's message and the bot's reply to it, in one transaction; an empty reply
+        is not kept."""
+        rows = [_row(session_id, "customer", question)]
+        if reply:
+            rows.append(_row(session_id, "bot", reply, citations, turn_id, outcome))
 
         def write() -> None:
             with Session(self.engine) as s:
-                s.add(
-                    MessageRow(
-                        session_id=session_id,
-                        role="customer",
-                        text=question[:MAX_TEXT],
-                        citations="[]",
-                        created_at=now,
-                    )
-                )
-                if reply:
-                    s.add(
-                        MessageRow(
-                            session_id=session_id,
-                            role=reply_role,
-                            text=reply[:MAX_TEXT],
-                            citations=json.dumps(list(citations), ensure_ascii=False),
-                            turn_id=turn_id,
-                            outcome=outcome,
-                            created_at=now,
-                        )
-                    )
+                s.add_all(rows)
                 s.commit()
 
         retry(write)

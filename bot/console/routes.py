@@ -20,12 +20,11 @@ from bot.console.auth import COOKIE, LOGIN_COOKIE, Login, Signer, console_secret
 from bot.console.desk import Desk, DeskError
 from bot.console.staff import LockedOut, StaffStore
 from bot.errors import InputError
+from bot.web.api import LONG_POLL_S, long_poll
 
 if TYPE_CHECKING:
     from bot.web.api import Runtime
 
-LONG_POLL_S = 25.0
-POLL_EVERY_S = 0.25
 NOT_LOGGED_IN = "请先登录客服工作台。"
 BAD_CSRF = "请求缺少有效的 CSRF 令牌,请刷新页面后重试。"
 ADMIN_ONLY = "只有管理员可以执行此操作。"
@@ -96,7 +95,6 @@ class Console:
     def desk(self) -> Desk:
         bot = self.rt.ready()
         if self._desk is None or self._desk.bot is not bot:  # a new index version was loaded
-            bot = self.rt.ready()
             s = self.rt.settings
             self._desk = Desk(bot, self._staff, s.knowledge_dir / s.console_faq_dir)
         return self._desk
@@ -122,10 +120,9 @@ def console_router(rt: Runtime) -> APIRouter:
             path="/console",
         )
 
-    async def api(
-        request: Request, action: Callable[[Login, Desk], object], *, write: bool, admin=False
-    ):
-        """Run `action(login, desk)` in a worker thread, behind the login, CSRF and role checks."""
+    async def authorize(request: Request, *, write: bool, admin=False) -> Login | Response:
+        """The caller's login, or the 401/403 to answer: no login, no CSRF token on a write,
+        not an admin where one is needed."""
         login = await con.login(request)
         if login is None:
             return _json_error(401, NOT_LOGGED_IN)
@@ -133,9 +130,32 @@ def console_router(rt: Runtime) -> APIRouter:
             return _json_error(403, BAD_CSRF)
         if admin and not login.staff.admin:
             return _json_error(403, ADMIN_ONLY)
+        return login
+
+    async def api(
+        request: Request,
+        action: Callable[..., object],
+        *,
+        write: bool,
+        admin=False,
+        body_type: type[BaseModel] | None = None,
+    ):
+        """Run `action(login, desk)` in a worker thread, behind the login, CSRF and role checks;
+        with `body_type`, `action(login, desk, body)`, the body read only after those checks,
+        so an anonymous caller learns nothing from a validation error."""
+        login = await authorize(request, write=write, admin=admin)
+        if isinstance(login, Response):
+            return login
+        args = ()
+        if body_type is not None:
+            try:
+                args = (body_type.model_validate_json(await request.body() or b"{}"),)
+            except ValidationError as e:
+                fields = sorted({str(x["loc"][0]) for x in e.errors() if x["loc"]})
+                return _json_error(422, f"请求参数不符合要求({', '.join(fields)})。")
         try:
             desk = con.desk()
-            return await run_in_threadpool(action, login, desk)
+            return await run_in_threadpool(action, login, desk, *args)
         except DeskError as e:
             return _json_error(e.status, str(e))
 
@@ -274,7 +294,7 @@ def console_router(rt: Runtime) -> APIRouter:
             view = desk.view(ticket_id[:32])
             return {
                 "ticket": _brief(view.ticket) | {"contact": view.ticket.contact},
-                "messages": [_full(m) for m in view.messages],
+                "messages": [m.fields() for m in view.messages],
                 "events": [e.__dict__ for e in view.events],
             }
 
@@ -288,54 +308,40 @@ def console_router(rt: Runtime) -> APIRouter:
         wait: float = Query(0, ge=0, le=LONG_POLL_S),
     ):
         """Messages after `after`; with `wait`, held open until one arrives (long poll)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait
-        while True:
-            result = await api(
-                request,
-                lambda _l, desk: desk.messages(ticket_id[:32], after),
-                write=False,
-            )
-            if isinstance(result, Response):
-                return result
-            ticket, messages = result
-            if messages or loop.time() >= deadline or await request.is_disconnected():
-                from bot.console.pages import state_line
+        from bot.console.pages import state_line
 
-                return {
-                    "messages": [_full(m) for m in messages],
-                    "held_by": ticket.held_by,
-                    "stage": ticket.stage,
-                    "state": state_line(ticket),
-                }
-            await asyncio.sleep(POLL_EVERY_S)
+        login = await authorize(request, write=False)  # once, not at every look
+        if isinstance(login, Response):
+            return login
+        try:
+            desk = con.desk()
+            ticket, messages = await long_poll(
+                request, wait, lambda: desk.messages(ticket_id[:32], after), done=lambda r: r[1]
+            )
+        except DeskError as e:
+            return _json_error(e.status, str(e))
+        return {
+            "messages": [m.fields() for m in messages],
+            "held_by": ticket.held_by,
+            "stage": ticket.stage,
+            "state": state_line(ticket),
+        }
 
     @r.get("/api/t/{ticket_id}/draft")
     async def api_draft(request: Request, ticket_id: str):
         return await api(request, lambda _l, desk: desk.draft(ticket_id[:32]), write=False)
 
     def act(path: str, body_type: type[BaseModel] | None = None, admin: bool = False):
-        """Register POST /api/t/{ticket_id}/<path>. The body is read after the login and CSRF
-        checks, so an anonymous caller learns nothing from a validation error."""
+        """Register POST /api/t/{ticket_id}/<path>, its body read as `body_type`."""
 
         def register(fn):
             async def endpoint(request: Request, ticket_id: str):
-                body = None
-                if body_type is not None:
-                    login = await con.login(request)
-                    if login is not None and same_token(
-                        login.csrf, request.headers.get("x-csrf-token")
-                    ):
-                        try:
-                            body = body_type.model_validate_json(await request.body() or b"{}")
-                        except ValidationError as e:
-                            fields = sorted({str(x["loc"][0]) for x in e.errors() if x["loc"]})
-                            return _json_error(422, f"请求参数不符合要求({', '.join(fields)})。")
                 return await api(
                     request,
-                    lambda login, desk: fn(login, desk, ticket_id[:32], body),
+                    lambda login, desk, body=None: fn(login, desk, ticket_id[:32], body),
                     write=True,
                     admin=admin,
+                    body_type=body_type,
                 )
 
             r.add_api_route(f"/api/t/{{ticket_id}}/{path}", endpoint, methods=["POST"])
@@ -355,7 +361,7 @@ def console_router(rt: Runtime) -> APIRouter:
     def _reply(login, desk, tid, body):
         held = desk.tickets.get(tid)
         took = held is not None and held.held_by != login.staff.username
-        return {"message": _full(desk.reply(login.staff, tid, body.text)), "took": took}
+        return {"message": desk.reply(login.staff, tid, body.text).fields(), "took": took}
 
     @act("note", TextBody)
     def _note(login, desk, tid, body):
@@ -424,17 +430,4 @@ def _brief(t) -> dict:
         "held_by": t.held_by,
         "created_at": t.created_at,
         "updated_at": t.updated_at,
-    }
-
-
-def _full(m) -> dict:
-    return {
-        "id": m.id,
-        "role": m.role,
-        "text": m.text,
-        "citations": m.citations,
-        "turn_id": m.turn_id,
-        "outcome": m.outcome,
-        "author": m.author,
-        "created_at": m.created_at,
     }

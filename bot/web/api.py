@@ -134,6 +134,18 @@ def shared_down(exc: SharedStateError) -> JSONResponse:
     return error(503, SHARED_DOWN, headers={"Retry-After": "5"})
 
 
+async def long_poll(request: Request, wait: float, fetch, done=bool):
+    """`fetch()` (in a worker thread) until `done(result)`, `wait` seconds pass or the client
+    goes away; returns the last result. What another worker writes is seen at the next look."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while True:
+        result = await run_in_threadpool(fetch)
+        if done(result) or loop.time() >= deadline or await request.is_disconnected():
+            return result
+        await asyncio.sleep(POLL_EVERY_S)
+
+
 def _client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
@@ -322,13 +334,7 @@ def api_router(rt: Runtime) -> APIRouter:
         if bot.conversations is None:
             return {"messages": [], "held": False, "last_id": after}
         rt.limiter.check(_client_ip(request), sid)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait
-        while True:
-            found = await run_in_threadpool(bot.conversations.since, sid, after)
-            if found or loop.time() >= deadline or await request.is_disconnected():
-                break
-            await asyncio.sleep(POLL_EVERY_S)
+        found = await long_poll(request, wait, lambda: bot.conversations.since(sid, after))
         held = await run_in_threadpool(bot.tickets.holder, sid) if bot.tickets else None
         return {
             "messages": [m.public() for m in found],

@@ -11,6 +11,7 @@ the callback answers "success" at once and the answer follows through the API (t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -148,7 +149,7 @@ class Hub:
         task.add_done_callback(self._tasks.discard)
         budget = self.rt.settings.wechat_reply_within_s
         # shield: the timeout stops the waiting, never the answer.
-        with _suppress_timeout():
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(task), timeout=budget)
         with turn.lock:
             if turn.done:
@@ -265,14 +266,6 @@ class Hub:
         )
 
 
-class _suppress_timeout:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, _value, _tb):
-        return kind is not None and issubclass(kind, TimeoutError)
-
-
 # -- the routes --------------------------------------------------------------------------------
 def _refused(why: str) -> Response:
     log.warning("wechat: refused a callback: %s", why)
@@ -295,8 +288,6 @@ def _xml(text: str) -> Response:
 
 def wechat_router(rt: Runtime, *, poll_s: float = 1.0) -> APIRouter:
     """The routes of the configured accounts; the Hub is the router's ``hub`` attribute."""
-    import contextlib
-
     hub = Hub(rt, poll_s=poll_s)
 
     @contextlib.asynccontextmanager
